@@ -1,0 +1,6 @@
+#include <petrel/petrel.h>
+
+const char *petrel_version(void)
+{
+    return PETREL_VERSION;
+}
