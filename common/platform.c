@@ -93,6 +93,11 @@ void *platform_calloc(const petrel_platform *p, size_t count, size_t size)
     return ptr;
 }
 
+void *platform_realloc(const petrel_platform *p, void *ptr, size_t size)
+{
+    return p->realloc(p->alloc_ref, ptr, size ? size : 1);
+}
+
 void platform_free(const petrel_platform *p, void *ptr)
 {
     if (ptr)

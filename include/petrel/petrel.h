@@ -44,6 +44,193 @@ typedef void (*petrel_selftest_report_fn)(void *ref, const char *check, int resu
  */
 PETREL_API int petrel_crypto_selftest(petrel_selftest_report_fn report, void *ref);
 
+/* ======================================================================
+ * Configuration: shared by many connections (like SSL_CTX or an SSLRef
+ * template). Set it up, then create connections from it; a config MUST NOT
+ * be changed while connections use it, and MUST outlive them.
+ * ====================================================================== */
+
+typedef struct petrel_config petrel_config;
+typedef struct petrel_conn petrel_conn;
+
+typedef enum petrel_role {
+    PETREL_CLIENT,
+    PETREL_SERVER,
+} petrel_role;
+
+typedef enum petrel_mode {
+    PETREL_DATAGRAM, /* DTLS 1.2 over UDP-like datagrams */
+} petrel_mode;
+
+/*
+ * Server PSK lookup: copy the key for `identity` into psk (at most psk_cap
+ * bytes) and return its length (1..psk_cap); return 0 (or a negative
+ * value) when the identity is unknown, which ends the handshake with
+ * unknown_psk_identity.
+ */
+typedef int (*petrel_psk_lookup_fn)(void *ref, const uint8_t *identity, size_t identity_len,
+                                    uint8_t *psk, size_t psk_cap);
+
+/* A new config with the defaults: the suites TLS_PSK_WITH_AES_128_CCM_8,
+ * _AES_128_GCM_SHA256, _AES_256_GCM_SHA384, _CHACHA20_POLY1305_SHA256,
+ * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256; PMTU 1232; retransmission
+ * timer 1 s doubling to 60 s, 7 retransmissions; replay window 128.
+ * platform may be NULL (petrel_platform_default()); it is copied. Returns
+ * NULL when out of memory. */
+PETREL_API petrel_config *petrel_config_new(const petrel_platform *platform);
+PETREL_API void petrel_config_free(petrel_config *cfg);
+
+/* Client: the PSK identity and key to offer (key 1..256 bytes, identity
+ * 1..128 bytes). Server: adds the pair to the static table. */
+PETREL_API int petrel_config_set_psk(petrel_config *cfg, const uint8_t *identity,
+                                     size_t identity_len, const uint8_t *key, size_t key_len);
+/* Server: looks identities up through fn when the table has no match. */
+PETREL_API int petrel_config_set_psk_lookup(petrel_config *cfg, petrel_psk_lookup_fn fn, void *ref);
+/* Server: the identity hint sent in ServerKeyExchange (none by default). */
+PETREL_API int petrel_config_set_psk_hint(petrel_config *cfg, const uint8_t *hint, size_t len);
+
+/* The cipher suites to offer or accept, by IANA id, in preference order.
+ * PETREL_ERR_INSECURE for a suite petrel refuses (RC4, 3DES, NULL, export,
+ * static RSA, ...), PETREL_ERR_UNSUPPORTED for one it does not implement. */
+PETREL_API int petrel_config_set_suites(petrel_config *cfg, const uint16_t *suites, size_t count);
+
+/* Datagram payload limit: every datagram petrel produces fits it. 200 ..
+ * 16384; default 1232. */
+PETREL_API int petrel_config_set_pmtu(petrel_config *cfg, size_t pmtu);
+
+/*
+ * Retransmission timer: the first wait (default 1000 ms, as RFC 6347
+ * recommends), its cap (60000 ms) and the number of retransmissions of one
+ * flight before PETREL_ERR_HANDSHAKE_TIMEOUT (7). rtt_min_ms (100): once a
+ * round trip has been measured, a new flight waits max(3 x RTT,
+ * rtt_min_ms). 0 leaves a value unchanged.
+ */
+PETREL_API int petrel_config_set_timers(petrel_config *cfg, uint32_t initial_ms, uint32_t max_ms,
+                                        uint32_t max_retransmits, uint32_t rtt_min_ms);
+
+/* Anti-replay window width in records (64 .. 1024, default 128). */
+PETREL_API int petrel_config_set_replay_window(petrel_config *cfg, unsigned records);
+
+/* Server: replaces the cookie secret; cookies under the previous secret
+ * stay valid until the next rotation. Call it periodically (the UDP server
+ * adapter does, every minute). */
+PETREL_API int petrel_config_rotate_cookie_secret(petrel_config *cfg);
+
+/* ======================================================================
+ * Connections: the sans-I/O engine. petrel never reads or writes a socket;
+ * the application (or petrel's transport adapters) moves the bytes:
+ *
+ *   receive: petrel_get_readbuf -> copy one datagram in -> petrel_received
+ *            -> act on the status -> petrel_processed while it says more
+ *   send:    while petrel_get_outdata gives a datagram: send it, petrel_sent
+ *   time:    wait at most petrel_next_timeout ms; then petrel_handle_timeout
+ * ====================================================================== */
+
+/* Status codes (>= 0) returned by the engine calls. */
+typedef enum petrel_status {
+    PETREL_SUCCESS = 0,            /* nothing to report */
+    PETREL_REQUEST_SEND = 1,       /* outdata is waiting: get_outdata / sent */
+    PETREL_REQUEST_RECV = 2,       /* need more data from the peer */
+    PETREL_HANDSHAKE_COMPLETE = 3, /* the handshake just finished */
+    PETREL_APP_DATA = 4,           /* application data is available */
+    PETREL_RECEIVED_ALERT = 5,     /* an alert arrived (see petrel_last_alert) */
+} petrel_status;
+
+/* A connection from cfg. For a server, peer_id identifies the peer (its
+ * address as bytes, up to 64) and binds the cookie to it; a client passes
+ * NULL/0. Returns NULL when out of memory or on bad arguments. */
+PETREL_API petrel_conn *petrel_conn_new(const petrel_config *cfg, petrel_role role,
+                                        petrel_mode mode, const uint8_t *peer_id,
+                                        size_t peer_id_len);
+PETREL_API void petrel_conn_free(petrel_conn *conn);
+
+/* Client: starts the handshake (queues the ClientHello). Returns
+ * PETREL_REQUEST_SEND. */
+PETREL_API int petrel_connect(petrel_conn *conn);
+
+/* Points *buf at the connection's read buffer and returns its capacity.
+ * Copy exactly one datagram into it, then call petrel_received. */
+PETREL_API int petrel_get_readbuf(petrel_conn *conn, uint8_t **buf);
+
+/*
+ * Processes the datagram of n bytes now in the read buffer. Returns a
+ * status or a negative error (the connection has then failed, for good;
+ * an alert to send may be waiting in outdata):
+ *   PETREL_APP_DATA: *data / *len give the plaintext, valid until the next
+ *     call on conn; call petrel_processed to go on with the datagram.
+ *   PETREL_HANDSHAKE_COMPLETE, PETREL_RECEIVED_ALERT: likewise, then
+ *     petrel_processed.
+ *   PETREL_REQUEST_SEND: the datagram made petrel answer: send outdata.
+ *   PETREL_REQUEST_RECV: nothing more in this datagram; wait for the next.
+ * Records that fail to parse or decrypt are dropped silently and counted
+ * (RFC 6347 §4.1.2.7). data and len may be NULL.
+ */
+PETREL_API int petrel_received(petrel_conn *conn, size_t n, const uint8_t **data, size_t *len);
+/* Continues with the rest of the datagram; same returns as received. */
+PETREL_API int petrel_processed(petrel_conn *conn, const uint8_t **data, size_t *len);
+
+/* The next datagram to send: *buf points at it (valid until petrel_sent
+ * or another call that queues output), the return is its length, 0 when
+ * nothing is waiting. Every datagram fits the PMTU. */
+PETREL_API int petrel_get_outdata(petrel_conn *conn, const uint8_t **buf);
+/* The datagram from get_outdata was sent (n is its length). Returns
+ * PETREL_REQUEST_SEND while more are waiting, else PETREL_SUCCESS. */
+PETREL_API int petrel_sent(petrel_conn *conn, size_t n);
+
+/* Encrypts len bytes of application data into one record (one datagram).
+ * len may be at most petrel_max_payload(conn). Returns
+ * PETREL_REQUEST_SEND. */
+PETREL_API int petrel_encode_to_outdata(petrel_conn *conn, const uint8_t *data, size_t len);
+/* Write-buffer flow: *buf receives space for up to the returned number of
+ * plaintext bytes; write them there, then petrel_encode_writebuf(len). */
+PETREL_API int petrel_get_writebuf(petrel_conn *conn, uint8_t **buf);
+PETREL_API int petrel_encode_writebuf(petrel_conn *conn, size_t len);
+/* The largest application payload one datagram can carry now. */
+PETREL_API int petrel_max_payload(const petrel_conn *conn);
+
+/* Queues a close_notify alert; after it the connection sends nothing. */
+PETREL_API int petrel_close_notify(petrel_conn *conn);
+
+/* Milliseconds until petrel_handle_timeout must be called, or -1 when no
+ * timer is armed. */
+PETREL_API int64_t petrel_next_timeout(const petrel_conn *conn);
+/* Acts on an expired timer (retransmits the last flight). Returns
+ * PETREL_REQUEST_SEND, PETREL_SUCCESS when nothing was due, or
+ * PETREL_ERR_HANDSHAKE_TIMEOUT when the retransmissions are spent. */
+PETREL_API int petrel_handle_timeout(petrel_conn *conn);
+
+/* Changes this connection's PMTU (200 .. 16384). */
+PETREL_API int petrel_set_pmtu(petrel_conn *conn, size_t pmtu);
+
+/* ---- queries ---- */
+
+typedef struct petrel_conn_stats {
+    uint64_t datagrams_sent;
+    uint64_t datagrams_received;
+    uint64_t records_dropped; /* failed to parse, decrypt, or replayed */
+    uint64_t bytes_dropped;
+    uint64_t retransmissions; /* flights resent */
+    uint32_t rtt_ms;          /* 0 until measured */
+} petrel_conn_stats;
+
+PETREL_API bool petrel_handshake_complete(const petrel_conn *conn);
+/* The negotiated suite's IANA id and name, 0 / NULL before ServerHello. */
+PETREL_API uint16_t petrel_cipher_suite(const petrel_conn *conn);
+PETREL_API const char *petrel_cipher_suite_name(const petrel_conn *conn);
+/* The wire version (0xfefd for DTLS 1.2), 0 before ServerHello. */
+PETREL_API uint16_t petrel_protocol_version(const petrel_conn *conn);
+PETREL_API void petrel_get_stats(const petrel_conn *conn, petrel_conn_stats *stats);
+/* The connection's sticky error (0 while it is healthy). */
+PETREL_API int petrel_conn_error(const petrel_conn *conn);
+/* The last alert received: level (1 warning, 2 fatal) and description;
+ * returns false when none arrived. */
+PETREL_API bool petrel_last_alert(const petrel_conn *conn, int *level, int *description);
+/* Bytes of memory this connection holds now. */
+PETREL_API size_t petrel_conn_memory(const petrel_conn *conn);
+/* For tests and key logs: the TLS 1.2 master secret (48 bytes) once the
+ * key exchange is done. Returns PETREL_ERR_STATE before. */
+PETREL_API int petrel_export_master_secret(const petrel_conn *conn, uint8_t out[48]);
+
 #ifdef __cplusplus
 }
 #endif

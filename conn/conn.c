@@ -1,0 +1,506 @@
+/*
+ * The public engine API: petrel_config and petrel_conn. A connection owns
+ * one handshake (handshake/) and one record layer (dtls/), wires them
+ * through hs_record_ops, and turns their events into the MatrixSSL-style
+ * buffer flow of petrel.h.
+ */
+#include <string.h>
+
+#include <petrel/petrel.h>
+
+#include "dtls/dtls.h"
+#include "handshake/handshake.h"
+
+#define CONN_READBUF_LEN (DTLS_MAX_PLAINTEXT + 2048 + DTLS_RECORD_HEADER_LEN)
+
+struct petrel_config {
+    petrel_platform platform;
+    hs_config hs;
+    dtls_config dtls;
+    dtls_cookie_secrets cookies;
+};
+
+struct petrel_conn {
+    const petrel_config *cfg;
+    petrel_role role;
+    hs_ctx hs;
+    dtls_layer dtls;
+    int error; /* sticky: once failed, always failed */
+    bool close_sent;
+    bool close_received;
+    uint8_t *readbuf;    /* one datagram */
+    cursor_reader input; /* what is left of it */
+};
+
+/* ======================================================================
+ * Configuration
+ * ====================================================================== */
+
+petrel_config *petrel_config_new(const petrel_platform *platform)
+{
+    petrel_platform p = platform ? *platform : petrel_platform_default();
+    petrel_config *cfg = platform_calloc(&p, 1, sizeof(*cfg));
+    if (!cfg)
+        return NULL;
+    cfg->platform = p;
+    cfg->hs.prov = crypto_default_provider();
+    memcpy(cfg->hs.suites, hs_default_suites, hs_default_suite_count * sizeof(uint16_t));
+    cfg->hs.suite_count = hs_default_suite_count;
+    cfg->hs.groups[0] = CRYPTO_GROUP_X25519;
+    cfg->hs.groups[1] = CRYPTO_GROUP_SECP256R1;
+    cfg->hs.group_count = 2;
+    cfg->dtls.pmtu = DTLS_DEFAULT_PMTU;
+    cfg->dtls.replay_window = DTLS_REPLAY_DEFAULT_BITS;
+    cfg->dtls.timer =
+        (dtls_timer_config){DTLS_TIMER_DEFAULT_INITIAL_MS, DTLS_TIMER_DEFAULT_MAX_MS,
+                            DTLS_TIMER_DEFAULT_MAX_RETRANSMITS, DTLS_TIMER_DEFAULT_RTT_MIN_MS,
+                            DTLS_TIMER_DEFAULT_RTT_FACTOR};
+    cfg->dtls.max_message_len = DTLS_DEFAULT_MAX_MESSAGE;
+    cfg->dtls.max_reassembly = DTLS_DEFAULT_MAX_REASSEMBLY;
+    if (platform_random(&cfg->platform, cfg->cookies.current, DTLS_COOKIE_SECRET_LEN) < 0) {
+        platform_free(&p, cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void petrel_config_free(petrel_config *cfg)
+{
+    if (!cfg)
+        return;
+    petrel_platform p = cfg->platform;
+    platform_free_secret(&p, cfg->hs.psk_table, cfg->hs.psk_table_count * sizeof(hs_psk_entry));
+    platform_free_secret(&p, cfg, sizeof(*cfg));
+}
+
+static int psk_entry_set(hs_psk_entry *e, const uint8_t *identity, size_t identity_len,
+                         const uint8_t *key, size_t key_len)
+{
+    if (!identity || identity_len == 0 || identity_len > HS_PSK_IDENTITY_STORE_MAX || !key ||
+        key_len == 0 || key_len > HS_PSK_MAX)
+        return PETREL_ERR_ARG;
+    memcpy(e->identity, identity, identity_len);
+    e->identity_len = identity_len;
+    memcpy(e->key, key, key_len);
+    e->key_len = key_len;
+    return 0;
+}
+
+int petrel_config_set_psk(petrel_config *cfg, const uint8_t *identity, size_t identity_len,
+                          const uint8_t *key, size_t key_len)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    hs_psk_entry entry;
+    PETREL_TRY(psk_entry_set(&entry, identity, identity_len, key, key_len));
+    /* The same pair serves as the client's PSK and as a server table
+     * entry: a config is used for one role or the other. */
+    cfg->hs.client_psk = entry;
+    cfg->hs.has_client_psk = true;
+    size_t n = cfg->hs.psk_table_count;
+    hs_psk_entry *table =
+        platform_realloc(&cfg->platform, cfg->hs.psk_table, (n + 1) * sizeof(*table));
+    petrel_wipe(&entry, sizeof(entry));
+    if (!table)
+        return PETREL_ERR_NOMEM;
+    table[n] = cfg->hs.client_psk;
+    cfg->hs.psk_table = table;
+    cfg->hs.psk_table_count = n + 1;
+    return 0;
+}
+
+int petrel_config_set_psk_lookup(petrel_config *cfg, petrel_psk_lookup_fn fn, void *ref)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    cfg->hs.psk_lookup = fn;
+    cfg->hs.psk_lookup_ref = ref;
+    return 0;
+}
+
+int petrel_config_set_psk_hint(petrel_config *cfg, const uint8_t *hint, size_t len)
+{
+    if (!cfg || len > HS_PSK_IDENTITY_STORE_MAX || (len && !hint))
+        return PETREL_ERR_ARG;
+    if (len)
+        memcpy(cfg->hs.psk_hint, hint, len);
+    cfg->hs.psk_hint_len = len;
+    return 0;
+}
+
+int petrel_config_set_suites(petrel_config *cfg, const uint16_t *suites, size_t count)
+{
+    if (!cfg || !suites || count == 0 || count > HS_MAX_SUITES)
+        return PETREL_ERR_ARG;
+    for (size_t i = 0; i < count; i++) {
+        const char *why;
+        if (hs_suite_is_insecure(suites[i], &why)) {
+            platform_log(&cfg->platform, PETREL_LOG_ERROR, "cipher suite 0x%04x refused: %s",
+                         suites[i], why);
+            return PETREL_ERR_INSECURE;
+        }
+        if (!hs_suite_find(suites[i])) {
+            platform_log(&cfg->platform, PETREL_LOG_ERROR,
+                         "cipher suite 0x%04x is not implemented by petrel", suites[i]);
+            return PETREL_ERR_UNSUPPORTED;
+        }
+    }
+    memcpy(cfg->hs.suites, suites, count * sizeof(uint16_t));
+    cfg->hs.suite_count = count;
+    return 0;
+}
+
+int petrel_config_set_pmtu(petrel_config *cfg, size_t pmtu)
+{
+    if (!cfg || pmtu < DTLS_MIN_PMTU || pmtu > DTLS_MAX_PMTU)
+        return PETREL_ERR_ARG;
+    cfg->dtls.pmtu = pmtu;
+    return 0;
+}
+
+int petrel_config_set_timers(petrel_config *cfg, uint32_t initial_ms, uint32_t max_ms,
+                             uint32_t max_retransmits, uint32_t rtt_min_ms)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    dtls_timer_config t = cfg->dtls.timer;
+    if (initial_ms)
+        t.initial_ms = initial_ms;
+    if (max_ms)
+        t.max_ms = max_ms;
+    if (max_retransmits)
+        t.max_retransmits = max_retransmits;
+    if (rtt_min_ms)
+        t.rtt_min_ms = rtt_min_ms;
+    if (t.max_ms < t.initial_ms)
+        return PETREL_ERR_ARG;
+    cfg->dtls.timer = t;
+    return 0;
+}
+
+int petrel_config_set_replay_window(petrel_config *cfg, unsigned records)
+{
+    if (!cfg || records < DTLS_REPLAY_MIN_BITS || records > DTLS_REPLAY_MAX_BITS)
+        return PETREL_ERR_ARG;
+    cfg->dtls.replay_window = records;
+    return 0;
+}
+
+int petrel_config_rotate_cookie_secret(petrel_config *cfg)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    uint8_t fresh[DTLS_COOKIE_SECRET_LEN];
+    PETREL_TRY(platform_random(&cfg->platform, fresh, sizeof(fresh)));
+    memcpy(cfg->cookies.previous, cfg->cookies.current, DTLS_COOKIE_SECRET_LEN);
+    memcpy(cfg->cookies.current, fresh, DTLS_COOKIE_SECRET_LEN);
+    cfg->cookies.has_previous = true;
+    petrel_wipe(fresh, sizeof(fresh));
+    return 0;
+}
+
+/* ======================================================================
+ * Connections
+ * ====================================================================== */
+
+petrel_conn *petrel_conn_new(const petrel_config *cfg, petrel_role role, petrel_mode mode,
+                             const uint8_t *peer_id, size_t peer_id_len)
+{
+    if (!cfg || mode != PETREL_DATAGRAM || (role != PETREL_CLIENT && role != PETREL_SERVER) ||
+        peer_id_len > DTLS_PEER_ID_MAX || (peer_id_len && !peer_id))
+        return NULL;
+    petrel_conn *conn = platform_calloc(&cfg->platform, 1, sizeof(*conn));
+    if (!conn)
+        return NULL;
+    conn->cfg = cfg;
+    conn->role = role;
+    bool server = role == PETREL_SERVER;
+    conn->readbuf = platform_alloc(&cfg->platform, CONN_READBUF_LEN);
+    if (!conn->readbuf ||
+        dtls_layer_init(&conn->dtls, &cfg->platform, cfg->hs.prov, &cfg->dtls, &cfg->cookies,
+                        &conn->hs, server, peer_id, peer_id_len) < 0 ||
+        hs_init(&conn->hs, &cfg->hs, &cfg->platform, &dtls_record_ops, &conn->dtls, server, true) <
+            0) {
+        petrel_conn_free(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+void petrel_conn_free(petrel_conn *conn)
+{
+    if (!conn)
+        return;
+    const petrel_platform *p = &conn->cfg->platform;
+    hs_free(&conn->hs);
+    dtls_layer_free(&conn->dtls);
+    platform_free(p, conn->readbuf);
+    platform_free_secret(p, conn, sizeof(*conn));
+}
+
+static int pending_status(const petrel_conn *conn)
+{
+    return conn->dtls.dgram_count ? PETREL_REQUEST_SEND : PETREL_REQUEST_RECV;
+}
+
+/* Records a fatal error: the alert it calls for goes out (best effort), and
+ * the connection stays failed. */
+static int fail(petrel_conn *conn, int error)
+{
+    if (conn->error)
+        return conn->error;
+    conn->error = error;
+    int alert = petrel_error_alert(error);
+    if (alert && !conn->close_sent && petrel_error_class_of(error) != PETREL_ERRCLASS_PEER &&
+        dtls_write_alert(&conn->dtls, 2, (uint8_t)alert) == 0)
+        conn->close_sent = true;
+    platform_log(&conn->cfg->platform, PETREL_LOG_INFO, "connection failed: %s (%s)",
+                 petrel_strerror(error), petrel_error_name(error));
+    return error;
+}
+
+int petrel_connect(petrel_conn *conn)
+{
+    if (!conn || conn->role != PETREL_CLIENT)
+        return PETREL_ERR_ARG;
+    if (conn->error)
+        return conn->error;
+    int rc = hs_start(&conn->hs);
+    if (rc < 0)
+        return rc == PETREL_ERR_STATE ? rc : fail(conn, rc);
+    return PETREL_REQUEST_SEND;
+}
+
+int petrel_get_readbuf(petrel_conn *conn, uint8_t **buf)
+{
+    if (!conn || !buf)
+        return PETREL_ERR_ARG;
+    *buf = conn->readbuf;
+    return CONN_READBUF_LEN;
+}
+
+/* Runs the record layer over the rest of the datagram until it has
+ * something to report. */
+static int process(petrel_conn *conn, const uint8_t **data, size_t *len)
+{
+    const uint8_t *d = NULL;
+    size_t n = 0;
+    dtls_event ev;
+    if (conn->error)
+        return conn->error;
+    int rc = dtls_read_next(&conn->dtls, &conn->input, conn->readbuf, &ev, &d, &n);
+    if (rc < 0)
+        return fail(conn, rc);
+    if (data)
+        *data = d;
+    if (len)
+        *len = n;
+    switch (ev) {
+    case DTLS_EVENT_APP_DATA:
+        return PETREL_APP_DATA;
+    case DTLS_EVENT_HANDSHAKE_COMPLETE:
+        return PETREL_HANDSHAKE_COMPLETE;
+    case DTLS_EVENT_ALERT:
+        /* RFC 5246 §7.2.1: answer close_notify with close_notify. */
+        if (conn->dtls.last_alert[1] == 0 && !conn->close_received) {
+            conn->close_received = true;
+            if (!conn->close_sent && dtls_write_alert(&conn->dtls, 1, 0) == 0)
+                conn->close_sent = true;
+        }
+        return PETREL_RECEIVED_ALERT;
+    case DTLS_EVENT_NONE:
+        break;
+    }
+    return pending_status(conn);
+}
+
+int petrel_received(petrel_conn *conn, size_t n, const uint8_t **data, size_t *len)
+{
+    if (!conn || n > CONN_READBUF_LEN)
+        return PETREL_ERR_ARG;
+    if (conn->error)
+        return conn->error;
+    conn->dtls.stats.datagrams_received++;
+    conn->input = cursor_reader_init(conn->readbuf, n);
+    return process(conn, data, len);
+}
+
+int petrel_processed(petrel_conn *conn, const uint8_t **data, size_t *len)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    return process(conn, data, len);
+}
+
+int petrel_get_outdata(petrel_conn *conn, const uint8_t **buf)
+{
+    if (!conn || !buf)
+        return PETREL_ERR_ARG;
+    return (int)dtls_out_peek(&conn->dtls, buf);
+}
+
+int petrel_sent(petrel_conn *conn, size_t n)
+{
+    const uint8_t *buf;
+    if (!conn)
+        return PETREL_ERR_ARG;
+    size_t pending = dtls_out_peek(&conn->dtls, &buf);
+    /* A datagram goes out whole or not at all. */
+    if (pending == 0 || n != pending)
+        return PETREL_ERR_ARG;
+    dtls_out_pop(&conn->dtls);
+    return conn->dtls.dgram_count ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
+}
+
+static int ready_for_app_data(const petrel_conn *conn)
+{
+    if (conn->error)
+        return conn->error;
+    if (!hs_is_complete(&conn->hs) || conn->close_sent)
+        return PETREL_ERR_STATE;
+    return 0;
+}
+
+int petrel_encode_to_outdata(petrel_conn *conn, const uint8_t *data, size_t len)
+{
+    if (!conn || (len && !data))
+        return PETREL_ERR_ARG;
+    PETREL_TRY(ready_for_app_data(conn));
+    PETREL_TRY(dtls_write_app_data(&conn->dtls, data, len));
+    return PETREL_REQUEST_SEND;
+}
+
+int petrel_get_writebuf(petrel_conn *conn, uint8_t **buf)
+{
+    size_t cap;
+    if (!conn || !buf)
+        return PETREL_ERR_ARG;
+    PETREL_TRY(ready_for_app_data(conn));
+    PETREL_TRY(dtls_writebuf(&conn->dtls, buf, &cap));
+    return (int)cap;
+}
+
+int petrel_encode_writebuf(petrel_conn *conn, size_t len)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    PETREL_TRY(ready_for_app_data(conn));
+    PETREL_TRY(dtls_writebuf_commit(&conn->dtls, len));
+    return PETREL_REQUEST_SEND;
+}
+
+int petrel_max_payload(const petrel_conn *conn)
+{
+    return conn ? (int)dtls_max_payload(&conn->dtls) : PETREL_ERR_ARG;
+}
+
+int petrel_close_notify(petrel_conn *conn)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    if (conn->close_sent)
+        return PETREL_ERR_STATE;
+    PETREL_TRY(dtls_write_alert(&conn->dtls, 1, 0));
+    conn->close_sent = true;
+    return PETREL_REQUEST_SEND;
+}
+
+int64_t petrel_next_timeout(const petrel_conn *conn)
+{
+    if (!conn || conn->error || !conn->dtls.timer.deadline)
+        return -1;
+    uint64_t now = platform_now_ms(&conn->cfg->platform);
+    uint64_t deadline = conn->dtls.timer.deadline;
+    return deadline > now ? (int64_t)(deadline - now) : 0;
+}
+
+int petrel_handle_timeout(petrel_conn *conn)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    if (conn->error)
+        return conn->error;
+    int rc = dtls_handle_timeout(&conn->dtls, platform_now_ms(&conn->cfg->platform));
+    if (rc < 0)
+        return fail(conn, rc);
+    return conn->dtls.dgram_count ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
+}
+
+int petrel_set_pmtu(petrel_conn *conn, size_t pmtu)
+{
+    if (!conn || pmtu < DTLS_MIN_PMTU || pmtu > DTLS_MAX_PMTU)
+        return PETREL_ERR_ARG;
+    /* Queued datagrams were cut for the old size; only later ones change. */
+    if (conn->dtls.dgram_count)
+        return PETREL_ERR_STATE;
+    conn->dtls.pmtu = pmtu;
+    return 0;
+}
+
+bool petrel_handshake_complete(const petrel_conn *conn)
+{
+    return conn && hs_is_complete(&conn->hs);
+}
+
+uint16_t petrel_cipher_suite(const petrel_conn *conn)
+{
+    return conn && conn->hs.suite ? conn->hs.suite->id : 0;
+}
+
+const char *petrel_cipher_suite_name(const petrel_conn *conn)
+{
+    return conn && conn->hs.suite ? conn->hs.suite->name : NULL;
+}
+
+uint16_t petrel_protocol_version(const petrel_conn *conn)
+{
+    return conn && conn->hs.suite ? conn->hs.version : 0;
+}
+
+void petrel_get_stats(const petrel_conn *conn, petrel_conn_stats *stats)
+{
+    if (!conn || !stats)
+        return;
+    const dtls_stats *s = &conn->dtls.stats;
+    stats->datagrams_sent = s->datagrams_sent;
+    stats->datagrams_received = s->datagrams_received;
+    stats->records_dropped = s->records_dropped;
+    stats->bytes_dropped = s->bytes_dropped;
+    stats->retransmissions = s->retransmissions;
+    stats->rtt_ms = conn->dtls.timer.have_rtt ? conn->dtls.timer.rtt_ms : 0;
+}
+
+int petrel_conn_error(const petrel_conn *conn)
+{
+    return conn ? conn->error : PETREL_ERR_ARG;
+}
+
+bool petrel_last_alert(const petrel_conn *conn, int *level, int *description)
+{
+    if (!conn || !conn->dtls.have_alert)
+        return false;
+    if (level)
+        *level = conn->dtls.last_alert[0];
+    if (description)
+        *description = conn->dtls.last_alert[1];
+    return true;
+}
+
+size_t petrel_conn_memory(const petrel_conn *conn)
+{
+    if (!conn)
+        return 0;
+    return sizeof(*conn) + CONN_READBUF_LEN + dtls_layer_memory(&conn->dtls) - sizeof(conn->dtls);
+}
+
+int petrel_export_master_secret(const petrel_conn *conn, uint8_t out[48])
+{
+    if (!conn || !out)
+        return PETREL_ERR_ARG;
+    if (conn->hs.state != HS_DONE && conn->hs.state != HS_CLIENT_WAIT_CCS &&
+        conn->hs.state != HS_CLIENT_WAIT_FINISHED && conn->hs.state != HS_SERVER_WAIT_CCS &&
+        conn->hs.state != HS_SERVER_WAIT_FINISHED)
+        return PETREL_ERR_STATE;
+    memcpy(out, conn->hs.master, HS_MASTER_SECRET_LEN);
+    return 0;
+}

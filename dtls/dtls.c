@@ -1,0 +1,617 @@
+/* The datagram record layer. See dtls.h. */
+#include "dtls/dtls.h"
+
+#include <string.h>
+
+#define DTLS_MIN_FRAGMENT 64 /* below this, a fragment starts a new datagram */
+
+static uint64_t now_ms(const dtls_layer *l)
+{
+    return platform_now_ms(l->platform);
+}
+
+static void drop(dtls_layer *l, size_t bytes)
+{
+    l->stats.records_dropped++;
+    l->stats.bytes_dropped += bytes;
+}
+
+/* ======================================================================
+ * The output queue
+ * ====================================================================== */
+
+/* Room for one more datagram of up to pmtu bytes at out + out_len. */
+static int out_reserve(dtls_layer *l)
+{
+    if (l->dgram_count >= DTLS_OUT_MAX_DATAGRAMS)
+        return PETREL_ERR_LIMIT;
+    if (l->dgram_count == 0)
+        l->out_len = l->out_head = 0;
+    size_t need = l->out_len + l->pmtu;
+    if (need <= l->out_cap)
+        return 0;
+    size_t cap = l->out_cap ? l->out_cap : 4 * l->pmtu;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *grown = platform_realloc(l->platform, l->out, cap);
+    if (!grown)
+        return PETREL_ERR_NOMEM;
+    l->out = grown;
+    l->out_cap = cap;
+    return 0;
+}
+
+static cursor_writer out_begin(dtls_layer *l)
+{
+    return cursor_writer_init(l->out + l->out_len, l->pmtu);
+}
+
+static void out_commit(dtls_layer *l, const cursor_writer *w)
+{
+    if (w->len == 0)
+        return;
+    l->dgram_len[(l->dgram_first + l->dgram_count) % DTLS_OUT_MAX_DATAGRAMS] = w->len;
+    l->dgram_count++;
+    l->out_len += w->len;
+}
+
+size_t dtls_out_peek(const dtls_layer *l, const uint8_t **buf)
+{
+    if (l->dgram_count == 0) {
+        *buf = NULL;
+        return 0;
+    }
+    *buf = l->out + l->out_head;
+    return l->dgram_len[l->dgram_first];
+}
+
+void dtls_out_pop(dtls_layer *l)
+{
+    if (l->dgram_count == 0)
+        return;
+    l->out_head += l->dgram_len[l->dgram_first];
+    l->dgram_first = (l->dgram_first + 1) % DTLS_OUT_MAX_DATAGRAMS;
+    l->dgram_count--;
+    l->stats.datagrams_sent++;
+}
+
+/* Writes one record in the current write epoch (or `epoch`). */
+static int write_record(dtls_layer *l, uint16_t epoch, uint8_t type, const uint8_t *plaintext,
+                        size_t len, cursor_writer *w)
+{
+    size_t idx = epoch & 1;
+    if (l->write_seq[idx] > DTLS_SEQ_MAX)
+        return PETREL_ERR_LIMIT; /* RFC 6347 §4.1: never wrap */
+    PETREL_TRY(dtls_record_write(&l->write_cipher[idx], type, HS_VERSION_DTLS12, epoch,
+                                 l->write_seq[idx], plaintext, len, w));
+    l->write_seq[idx]++;
+    return 0;
+}
+
+/* ======================================================================
+ * Flights
+ * ====================================================================== */
+
+static int flight_append(dtls_layer *l, size_t len, uint8_t **at)
+{
+    if (l->entry_count >= DTLS_FLIGHT_MAX_ENTRIES)
+        return PETREL_ERR_LIMIT;
+    if (l->flight_len + len > l->flight_cap) {
+        size_t cap = l->flight_cap ? l->flight_cap : 1024;
+        while (cap < l->flight_len + len)
+            cap *= 2;
+        uint8_t *grown = platform_realloc(l->platform, l->flight_buf, cap);
+        if (!grown)
+            return PETREL_ERR_NOMEM;
+        l->flight_buf = grown;
+        l->flight_cap = cap;
+    }
+    *at = l->flight_buf + l->flight_len;
+    return 0;
+}
+
+/* The first message of a new flight replaces the previous flight. */
+static void flight_open(dtls_layer *l)
+{
+    if (l->flight_open)
+        return;
+    l->flight_open = true;
+    l->have_flight = false;
+    l->entry_count = 0;
+    l->flight_len = 0;
+}
+
+/* Cuts the flight into fragments and records and packs them into
+ * datagrams of at most pmtu bytes (RFC 6347 §4.2.3). Every transmission
+ * uses fresh record sequence numbers. */
+static int flight_transmit(dtls_layer *l)
+{
+    uint8_t plain[DTLS_MAX_PMTU];
+    PETREL_TRY(out_reserve(l));
+    cursor_writer w = out_begin(l);
+    for (size_t i = 0; i < l->entry_count; i++) {
+        const dtls_flight_entry *e = &l->entries[i];
+        const dtls_cipher *c = &l->write_cipher[e->epoch & 1];
+        if (e->ccs) {
+            static const uint8_t ccs = 1;
+            if (cursor_writer_space(&w) < dtls_record_overhead(c) + 1) {
+                out_commit(l, &w);
+                PETREL_TRY(out_reserve(l));
+                w = out_begin(l);
+            }
+            PETREL_TRY(write_record(l, e->epoch, DTLS_CT_CHANGE_CIPHER_SPEC, &ccs, 1, &w));
+            continue;
+        }
+        cursor_reader msg = cursor_reader_init(l->flight_buf + e->offset, e->len);
+        dtls_hs_fragment whole;
+        PETREL_TRY(dtls_hs_fragment_read(&msg, &whole));
+        uint32_t offset = 0;
+        do {
+            size_t overhead = dtls_record_overhead(c) + DTLS_HS_HEADER_LEN;
+            size_t left = whole.length - offset;
+            size_t space = cursor_writer_space(&w);
+            size_t avail = space > overhead ? space - overhead : 0;
+            if ((left > 0 && avail == 0) || (avail < left && avail < DTLS_MIN_FRAGMENT) ||
+                space < overhead) {
+                out_commit(l, &w);
+                PETREL_TRY(out_reserve(l));
+                w = out_begin(l);
+                space = cursor_writer_space(&w);
+                avail = space - overhead;
+            }
+            dtls_hs_fragment frag = whole;
+            frag.fragment_offset = offset;
+            frag.fragment_length = (uint32_t)(left < avail ? left : avail);
+            frag.body = whole.body + offset;
+            cursor_writer pw = cursor_writer_init(plain, sizeof(plain));
+            PETREL_TRY(dtls_hs_fragment_write(&pw, &frag));
+            PETREL_TRY(write_record(l, e->epoch, DTLS_CT_HANDSHAKE, plain, pw.len, &w));
+            offset += frag.fragment_length;
+        } while (offset < whole.length);
+    }
+    out_commit(l, &w);
+    return 0;
+}
+
+static int ops_send_message(void *rl, uint8_t type, const uint8_t *body, size_t len,
+                            const uint8_t **framed, size_t *framed_len)
+{
+    dtls_layer *l = rl;
+    uint8_t *at;
+    if (len > l->cfg->max_message_len)
+        return PETREL_ERR_LIMIT;
+    flight_open(l);
+    PETREL_TRY(flight_append(l, DTLS_HS_HEADER_LEN + len, &at));
+    /* The unfragmented form: what the transcript hashes (RFC 6347 §4.2.6). */
+    dtls_hs_fragment whole = {type, (uint32_t)len, l->next_send_seq, 0, (uint32_t)len, body};
+    cursor_writer w = cursor_writer_init(at, DTLS_HS_HEADER_LEN + len);
+    PETREL_TRY(dtls_hs_fragment_write(&w, &whole));
+    l->entries[l->entry_count++] = (dtls_flight_entry){false, l->write_epoch, l->flight_len, w.len};
+    l->flight_len += w.len;
+    l->next_send_seq++;
+    *framed = at;
+    *framed_len = w.len;
+    return 0;
+}
+
+static int ops_send_ccs(void *rl)
+{
+    dtls_layer *l = rl;
+    flight_open(l);
+    if (l->entry_count >= DTLS_FLIGHT_MAX_ENTRIES)
+        return PETREL_ERR_LIMIT;
+    l->entries[l->entry_count++] = (dtls_flight_entry){true, l->write_epoch, 0, 0};
+    return 0;
+}
+
+static int cipher_init(dtls_layer *l, dtls_cipher *c, const hs_suite *suite,
+                       const hs_traffic_keys *keys)
+{
+    const crypto_aead_alg *aead = l->prov->aead(suite->aead);
+    if (!aead)
+        return PETREL_ERR_UNSUPPORTED;
+    crypto_aead_key_free(c->key);
+    memset(c, 0, sizeof(*c));
+    PETREL_TRY(aead->key_new(aead, keys->key, &c->key));
+    c->suite = suite;
+    memcpy(c->iv, keys->iv, sizeof(c->iv));
+    return 0;
+}
+
+static int ops_set_write_cipher(void *rl, const hs_suite *suite, const hs_traffic_keys *keys)
+{
+    dtls_layer *l = rl;
+    if (l->write_epoch != 0)
+        return PETREL_ERR_STATE; /* renegotiation is not supported yet */
+    PETREL_TRY(cipher_init(l, &l->write_cipher[1], suite, keys));
+    l->write_epoch = 1;
+    l->write_seq[1] = 0;
+    return 0;
+}
+
+static int ops_set_read_cipher(void *rl, const hs_suite *suite, const hs_traffic_keys *keys)
+{
+    dtls_layer *l = rl;
+    if (l->read_epoch != 0)
+        return PETREL_ERR_STATE;
+    PETREL_TRY(cipher_init(l, &l->read_cipher[1], suite, keys));
+    dtls_replay_init(&l->replay[1], l->cfg->replay_window);
+    l->read_epoch = 1;
+    return 0;
+}
+
+static int ops_flight_done(void *rl, hs_flight_kind kind)
+{
+    dtls_layer *l = rl;
+    l->flight_open = false;
+    l->have_flight = true;
+    l->flight_kind = kind;
+    PETREL_TRY(flight_transmit(l));
+    if (kind == HS_FLIGHT_EXPECT_REPLY)
+        dtls_timer_flight_sent(&l->timer, &l->cfg->timer, now_ms(l));
+    else
+        dtls_timer_stop(&l->timer);
+    return 0;
+}
+
+static void ops_handshake_complete(void *rl)
+{
+    dtls_layer *l = rl;
+    dtls_timer_stop(&l->timer);
+    l->complete_pending = true;
+    /* The client's last flight is answered by the server's Finished and is
+     * never needed again; the server keeps its final flight to resend it
+     * if the client repeats its own (RFC 6347 §4.2.4). */
+    if (!l->is_server)
+        l->have_flight = false;
+}
+
+const hs_record_ops dtls_record_ops = {
+    .send_message = ops_send_message,
+    .send_change_cipher_spec = ops_send_ccs,
+    .set_write_cipher = ops_set_write_cipher,
+    .set_read_cipher = ops_set_read_cipher,
+    .flight_done = ops_flight_done,
+    .handshake_complete = ops_handshake_complete,
+};
+
+/* ======================================================================
+ * Setup
+ * ====================================================================== */
+
+int dtls_layer_init(dtls_layer *l, const petrel_platform *platform, const crypto_provider *prov,
+                    const dtls_config *cfg, const dtls_cookie_secrets *cookies, hs_ctx *hs,
+                    bool is_server, const uint8_t *peer_id, size_t peer_id_len)
+{
+    if (peer_id_len > DTLS_PEER_ID_MAX)
+        return PETREL_ERR_ARG;
+    memset(l, 0, sizeof(*l));
+    l->platform = platform;
+    l->prov = prov;
+    l->cfg = cfg;
+    l->cookies = cookies;
+    l->hs = hs;
+    l->is_server = is_server;
+    l->pmtu = cfg->pmtu;
+    if (peer_id_len)
+        memcpy(l->peer_id, peer_id, peer_id_len);
+    l->peer_id_len = peer_id_len;
+    dtls_replay_init(&l->replay[0], cfg->replay_window);
+    dtls_replay_init(&l->replay[1], cfg->replay_window);
+    dtls_reassembler_init(&l->reassembler, platform, cfg->max_message_len, cfg->max_reassembly);
+    dtls_timer_init(&l->timer);
+    return 0;
+}
+
+void dtls_layer_free(dtls_layer *l)
+{
+    for (size_t i = 0; i < 2; i++) {
+        crypto_aead_key_free(l->write_cipher[i].key);
+        crypto_aead_key_free(l->read_cipher[i].key);
+    }
+    dtls_reassembler_free(&l->reassembler);
+    platform_free(l->platform, l->flight_buf);
+    platform_free(l->platform, l->out);
+    memset(l, 0, sizeof(*l));
+}
+
+size_t dtls_layer_memory(const dtls_layer *l)
+{
+    return sizeof(*l) + l->flight_cap + l->out_cap + l->reassembler.buffered;
+}
+
+/* ======================================================================
+ * Writing application data and alerts
+ * ====================================================================== */
+
+size_t dtls_max_payload(const dtls_layer *l)
+{
+    size_t overhead = dtls_record_overhead(&l->write_cipher[l->write_epoch & 1]);
+    return l->pmtu > overhead ? l->pmtu - overhead : 0;
+}
+
+static int write_single(dtls_layer *l, uint8_t type, const uint8_t *data, size_t len)
+{
+    if (len > dtls_max_payload(l))
+        return PETREL_ERR_BUFFER_TOO_SMALL;
+    PETREL_TRY(out_reserve(l));
+    cursor_writer w = out_begin(l);
+    PETREL_TRY(write_record(l, l->write_epoch, type, data, len, &w));
+    out_commit(l, &w);
+    return 0;
+}
+
+int dtls_write_app_data(dtls_layer *l, const uint8_t *data, size_t len)
+{
+    return write_single(l, DTLS_CT_APPLICATION_DATA, data, len);
+}
+
+int dtls_write_alert(dtls_layer *l, uint8_t level, uint8_t description)
+{
+    const uint8_t alert[2] = {level, description};
+    return write_single(l, DTLS_CT_ALERT, alert, sizeof(alert));
+}
+
+int dtls_writebuf(dtls_layer *l, uint8_t **buf, size_t *cap)
+{
+    const dtls_cipher *c = &l->write_cipher[l->write_epoch & 1];
+    PETREL_TRY(out_reserve(l));
+    size_t explicit_len = c->suite ? c->suite->explicit_nonce_len : 0;
+    *buf = l->out + l->out_len + DTLS_RECORD_HEADER_LEN + explicit_len;
+    *cap = dtls_max_payload(l);
+    return 0;
+}
+
+int dtls_writebuf_commit(dtls_layer *l, size_t len)
+{
+    if (len > dtls_max_payload(l) || l->out_len + l->pmtu > l->out_cap)
+        return PETREL_ERR_ARG;
+    cursor_writer w = out_begin(l);
+    PETREL_TRY(write_record(l, l->write_epoch, DTLS_CT_APPLICATION_DATA, NULL, len, &w));
+    out_commit(l, &w);
+    return 0;
+}
+
+/* ======================================================================
+ * Timers
+ * ====================================================================== */
+
+static int retransmit(dtls_layer *l)
+{
+    l->stats.retransmissions++;
+    return flight_transmit(l);
+}
+
+int dtls_handle_timeout(dtls_layer *l, uint64_t now)
+{
+    if (!l->timer.deadline || now < l->timer.deadline)
+        return 0;
+    int rc = dtls_timer_expired(&l->timer, &l->cfg->timer, now);
+    if (rc == PETREL_ERR_HANDSHAKE_TIMEOUT && l->handshake_auth_failures > 0) {
+        /* The peer kept answering, but nothing it sent under the new keys
+         * authenticated: a key mismatch, not a dead network. */
+        platform_log(l->platform, PETREL_LOG_ERROR,
+                     "handshake failed: %u records from the peer under the negotiated keys "
+                     "failed authentication; the pre-shared keys probably differ",
+                     l->handshake_auth_failures);
+        return PETREL_ERR_AEAD_AUTH;
+    }
+    PETREL_TRY(rc);
+    return l->have_flight ? retransmit(l) : 0;
+}
+
+/* ======================================================================
+ * Reading
+ * ====================================================================== */
+
+/* RFC 6347 §4.2.1: answers a ClientHello without a valid cookie with a
+ * HelloVerifyRequest in the same record sequence number, keeping no state. */
+static int send_hello_verify_request(dtls_layer *l, const hs_client_hello *ch, uint16_t message_seq,
+                                     uint64_t record_seq)
+{
+    uint8_t cookie[DTLS_COOKIE_LEN];
+    uint8_t body[3 + DTLS_COOKIE_LEN];
+    uint8_t plain[DTLS_HS_HEADER_LEN + sizeof(body)];
+    PETREL_TRY(
+        dtls_cookie_make(l->prov, l->cookies->current, l->peer_id, l->peer_id_len, ch, cookie));
+    hs_hello_verify_request hvr = {HS_VERSION_DTLS10, cookie, sizeof(cookie)};
+    cursor_writer bw = cursor_writer_init(body, sizeof(body));
+    PETREL_TRY(hs_hello_verify_request_write(&bw, &hvr));
+    dtls_hs_fragment frag = {
+        HS_HELLO_VERIFY_REQUEST, (uint32_t)bw.len, message_seq, 0, (uint32_t)bw.len, body};
+    cursor_writer pw = cursor_writer_init(plain, sizeof(plain));
+    PETREL_TRY(dtls_hs_fragment_write(&pw, &frag));
+    PETREL_TRY(out_reserve(l));
+    cursor_writer w = out_begin(l);
+    PETREL_TRY(dtls_record_write(&l->write_cipher[0], DTLS_CT_HANDSHAKE, HS_VERSION_DTLS12, 0,
+                                 record_seq, plain, pw.len, &w));
+    out_commit(l, &w);
+    return 0;
+}
+
+/* Server, before the handshake starts: is this ClientHello's cookie valid?
+ * 1: yes, hand it to the core; 0: answered with HelloVerifyRequest or
+ * dropped as malformed. */
+static int server_cookie_gate(dtls_layer *l, const uint8_t *msg, size_t len, uint64_t record_seq)
+{
+    cursor_reader r = cursor_reader_init(msg, len);
+    dtls_hs_fragment whole;
+    hs_client_hello ch;
+    if (dtls_hs_fragment_read(&r, &whole) < 0)
+        return 0;
+    cursor_reader body = cursor_reader_init(whole.body, whole.length);
+    if (hs_client_hello_read(&body, &ch, true) < 0) {
+        drop(l, len);
+        return 0;
+    }
+    if (dtls_cookie_verify(l->prov, l->cookies, l->peer_id, l->peer_id_len, &ch) == 0) {
+        /* The server keeps no count of its HelloVerifyRequests, so it
+         * answers with the ClientHello's message_seq (RFC 6347 §4.2.2). */
+        l->next_send_seq = whole.message_seq;
+        /* Likewise for record sequence numbers: the HelloVerifyRequest
+         * reused the first ClientHello's, so continue from this one's to
+         * stay above it (RFC 6347 §4.2.1). */
+        if (l->write_seq[0] < record_seq)
+            l->write_seq[0] = record_seq;
+        return 1;
+    }
+    PETREL_TRY(send_hello_verify_request(l, &ch, whole.message_seq, record_seq));
+    return 0;
+}
+
+/* The peer repeated the end of its previous flight: ours was lost, so
+ * resend it now rather than at the next timer (RFC 6347 §4.2.4). */
+static int on_past_fragment(dtls_layer *l, const dtls_hs_fragment *f)
+{
+    bool tail = f->message_seq + 1 == l->reassembler.next_seq &&
+                f->fragment_offset + f->fragment_length == f->length;
+    if (!tail || !l->have_flight || l->flight_open)
+        return 0;
+    dtls_timer_resent_early(&l->timer);
+    return retransmit(l);
+}
+
+static int deliver_messages(dtls_layer *l, uint64_t record_seq)
+{
+    const uint8_t *msg;
+    size_t len;
+    while (dtls_reassembler_peek(&l->reassembler, &msg, &len)) {
+        int rc = 1;
+        if (l->is_server && l->hs->state == HS_SERVER_WAIT_CLIENT_HELLO)
+            rc = server_cookie_gate(l, msg, len, record_seq);
+        if (rc == 1) {
+            dtls_timer_peer_responded(&l->timer, now_ms(l));
+            rc = hs_handle_message(l->hs, msg[0], msg, len, msg + DTLS_HS_HEADER_LEN,
+                                   len - DTLS_HS_HEADER_LEN);
+        }
+        dtls_reassembler_advance(&l->reassembler);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int process_handshake(dtls_layer *l, const dtls_record *rec, const uint8_t *plain,
+                             size_t len)
+{
+    cursor_reader r = cursor_reader_init(plain, len);
+    while (cursor_reader_remaining(&r) > 0) {
+        dtls_hs_fragment f;
+        if (dtls_hs_fragment_read(&r, &f) < 0) {
+            drop(l, cursor_reader_remaining(&r));
+            break;
+        }
+        /* Until a ClientHello is accepted the server keeps no handshake
+         * state: each new ClientHello restarts reassembly at its own
+         * message_seq (1 after a HelloVerifyRequest). */
+        if (l->is_server && l->hs->state == HS_SERVER_WAIT_CLIENT_HELLO) {
+            if (f.msg_type != HS_CLIENT_HELLO) {
+                drop(l, f.fragment_length);
+                continue;
+            }
+            if (f.message_seq != l->reassembler.next_seq)
+                dtls_reassembler_reset(&l->reassembler, f.message_seq);
+        }
+        int rc = dtls_reassembler_add(&l->reassembler, &f);
+        if (rc == DTLS_REASM_PAST) {
+            PETREL_TRY(on_past_fragment(l, &f));
+            continue;
+        }
+        if (rc == PETREL_ERR_NOMEM)
+            return rc;
+        if (rc < 0 || rc == DTLS_REASM_CONFLICT || rc == DTLS_REASM_TOO_FAR) {
+            drop(l, f.fragment_length);
+            continue;
+        }
+        PETREL_TRY(deliver_messages(l, rec->seq));
+    }
+    return 0;
+}
+
+static int process_record(dtls_layer *l, dtls_record *rec, dtls_event *ev, const uint8_t **data,
+                          size_t *data_len)
+{
+    uint8_t *plain;
+    size_t len;
+    size_t idx = rec->epoch & 1;
+    bool version_ok =
+        rec->version == HS_VERSION_DTLS12 || (rec->version == HS_VERSION_DTLS10 && rec->epoch == 0);
+    /* RFC 6347 §4.1.2.7: invalid records are dropped silently. Records of
+     * another epoch cannot be read (a future epoch's keys are not known
+     * yet, a past one's records are stale retransmissions). */
+    if (!version_ok || rec->epoch != l->read_epoch ||
+        !dtls_replay_check(&l->replay[idx], rec->seq)) {
+        drop(l, rec->length);
+        return 0;
+    }
+    if (dtls_record_open(&l->read_cipher[idx], rec, &plain, &len) < 0) {
+        drop(l, rec->length);
+        if (rec->epoch > 0 && !hs_is_complete(l->hs) && l->handshake_auth_failures++ == 0)
+            platform_log(l->platform, PETREL_LOG_WARNING,
+                         "a handshake record in epoch %u failed authentication (dropped); if "
+                         "this repeats, the pre-shared keys differ",
+                         (unsigned)rec->epoch);
+        return 0;
+    }
+    dtls_replay_accept(&l->replay[idx], rec->seq);
+
+    switch (rec->type) {
+    case DTLS_CT_HANDSHAKE:
+        PETREL_TRY(process_handshake(l, rec, plain, len));
+        if (l->complete_pending) {
+            l->complete_pending = false;
+            *ev = DTLS_EVENT_HANDSHAKE_COMPLETE;
+        }
+        return 0;
+    case DTLS_CT_CHANGE_CIPHER_SPEC:
+        /* A ChangeCipherSpec the table does not expect is a repeat or one
+         * that overtook its flight: drop it; the flight will be resent. */
+        if (len != 1 || plain[0] != 1 || !hs_expects_change_cipher_spec(l->hs)) {
+            drop(l, rec->length);
+            return 0;
+        }
+        dtls_timer_peer_responded(&l->timer, now_ms(l));
+        return hs_handle_change_cipher_spec(l->hs);
+    case DTLS_CT_ALERT:
+        if (len != 2) {
+            drop(l, rec->length);
+            return 0;
+        }
+        memcpy(l->last_alert, plain, 2);
+        l->have_alert = true;
+        *ev = DTLS_EVENT_ALERT;
+        return plain[0] == 2 ? PETREL_ERR_PEER_ALERT : 0;
+    case DTLS_CT_APPLICATION_DATA:
+        if (!hs_is_complete(l->hs) || rec->epoch == 0) {
+            drop(l, rec->length);
+            return 0;
+        }
+        *ev = DTLS_EVENT_APP_DATA;
+        *data = plain;
+        *data_len = len;
+        return 0;
+    default:
+        drop(l, rec->length);
+        return 0;
+    }
+}
+
+int dtls_read_next(dtls_layer *l, cursor_reader *r, uint8_t *base, dtls_event *ev,
+                   const uint8_t **data, size_t *len)
+{
+    *ev = DTLS_EVENT_NONE;
+    while (cursor_reader_remaining(r) > 0) {
+        dtls_record rec;
+        if (dtls_record_read(r, base, &rec) < 0) {
+            /* Without a valid length the rest of the datagram cannot be
+             * framed: drop it all. */
+            drop(l, cursor_reader_remaining(r));
+            PETREL_TRY(cursor_skip(r, cursor_reader_remaining(r)));
+            break;
+        }
+        PETREL_TRY(process_record(l, &rec, ev, data, len));
+        if (*ev != DTLS_EVENT_NONE)
+            return 0;
+    }
+    return 0;
+}

@@ -1,0 +1,169 @@
+/*
+ * The shared handshake core: one state table for TLS 1.2 and DTLS 1.2,
+ * client and server. It knows nothing of datagrams or streams beyond what
+ * the record-layer interface (hs_record_ops) tells it: the record layer
+ * frames and sends messages, switches epochs, and hands complete messages
+ * back in order.
+ */
+#ifndef PETREL_HANDSHAKE_HANDSHAKE_H
+#define PETREL_HANDSHAKE_HANDSHAKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <petrel/petrel.h>
+
+#include "crypto/provider.h"
+#include "handshake/keys.h"
+#include "handshake/messages.h"
+#include "handshake/suites.h"
+
+#define HS_PSK_IDENTITY_STORE_MAX 128
+#define HS_MAX_GROUPS             4
+
+typedef struct hs_psk_entry {
+    uint8_t identity[HS_PSK_IDENTITY_STORE_MAX];
+    size_t identity_len;
+    uint8_t key[HS_PSK_MAX];
+    size_t key_len;
+} hs_psk_entry;
+
+/* The handshake's part of a petrel_config (read-only during handshakes). */
+typedef struct hs_config {
+    const crypto_provider *prov;
+    uint16_t suites[HS_MAX_SUITES];
+    size_t suite_count;
+    uint16_t groups[HS_MAX_GROUPS];
+    size_t group_count;
+
+    /* Client: the identity and key it offers. */
+    hs_psk_entry client_psk;
+    bool has_client_psk;
+
+    /* Server: a static table, then the callback. */
+    hs_psk_entry *psk_table;
+    size_t psk_table_count;
+    petrel_psk_lookup_fn psk_lookup;
+    void *psk_lookup_ref;
+    uint8_t psk_hint[HS_PSK_IDENTITY_STORE_MAX];
+    size_t psk_hint_len;
+} hs_config;
+
+typedef enum hs_flight_kind {
+    HS_FLIGHT_EXPECT_REPLY, /* retransmit on timer until the peer answers */
+    HS_FLIGHT_FINAL,        /* no timer; resend when the peer repeats itself */
+} hs_flight_kind;
+
+/* What the core needs from a record layer (dtls/ or tls/). */
+typedef struct hs_record_ops {
+    /* Frames a handshake message (in DTLS: assigns message_seq) and adds it
+     * to the flight being built. *framed / *framed_len receive the message
+     * as the transcript hashes it (valid until the next call). */
+    int (*send_message)(void *rl, uint8_t type, const uint8_t *body, size_t len,
+                        const uint8_t **framed, size_t *framed_len);
+    /* Adds ChangeCipherSpec to the flight; the messages after it use the
+     * keys given next to set_write_cipher. */
+    int (*send_change_cipher_spec)(void *rl);
+    int (*set_write_cipher)(void *rl, const hs_suite *suite, const hs_traffic_keys *keys);
+    /* The peer's ChangeCipherSpec has been accepted: read the next epoch
+     * with these keys. */
+    int (*set_read_cipher)(void *rl, const hs_suite *suite, const hs_traffic_keys *keys);
+    /* The flight is complete: send it. */
+    int (*flight_done)(void *rl, hs_flight_kind kind);
+    /* The handshake finished (stop retransmitting). */
+    void (*handshake_complete)(void *rl);
+} hs_record_ops;
+
+typedef enum hs_state {
+    HS_CLIENT_START,
+    HS_CLIENT_WAIT_SERVER_HELLO,
+    HS_CLIENT_WAIT_KEY_EXCHANGE_OR_DONE,
+    HS_CLIENT_WAIT_HELLO_DONE,
+    HS_CLIENT_WAIT_CCS,
+    HS_CLIENT_WAIT_FINISHED,
+    HS_SERVER_WAIT_CLIENT_HELLO,
+    HS_SERVER_WAIT_KEY_EXCHANGE,
+    HS_SERVER_WAIT_CCS,
+    HS_SERVER_WAIT_FINISHED,
+    HS_DONE,
+    HS_STATE_COUNT
+} hs_state;
+
+/* The pseudo message type the table uses for ChangeCipherSpec. */
+#define HS_MSG_CHANGE_CIPHER_SPEC 256
+
+typedef struct hs_ctx {
+    const hs_config *cfg;
+    const petrel_platform *platform;
+    const hs_record_ops *ops;
+    void *rl;
+    bool is_server;
+    bool datagram;
+    uint16_t version; /* the wire version: DTLS 1.2 or TLS 1.2 */
+    hs_state state;
+
+    const hs_suite *suite;
+    uint8_t client_random[HS_RANDOM_LEN];
+    uint8_t server_random[HS_RANDOM_LEN];
+    crypto_hash_ctx *transcript[CRYPTO_HASH_COUNT]; /* both until the suite is known */
+    bool extended_master_secret;
+    bool secure_renegotiation;
+    uint8_t master[HS_MASTER_SECRET_LEN];
+    hs_traffic_keys client_keys;
+    hs_traffic_keys server_keys;
+
+    hs_psk_entry psk; /* the identity and key in use */
+    uint16_t group;   /* ECDHE_PSK */
+    crypto_kex_key *kex_key;
+    uint8_t peer_public[CRYPTO_KEX_MAX_PUBLIC_LEN];
+    size_t peer_public_len;
+    bool have_server_key_exchange;
+
+    uint8_t cookie[HS_COOKIE_MAX]; /* client: from HelloVerifyRequest */
+    size_t cookie_len;
+    unsigned hello_verify_count;
+    uint8_t client_verify_data[HS_VERIFY_DATA_LEN];
+    uint8_t server_verify_data[HS_VERIFY_DATA_LEN];
+
+    /* The message being handled, framed (for handlers that hash it late). */
+    const uint8_t *message;
+    size_t message_len;
+} hs_ctx;
+
+PETREL_MUST_CHECK int hs_init(hs_ctx *hs, const hs_config *cfg, const petrel_platform *platform,
+                              const hs_record_ops *ops, void *rl, bool is_server, bool datagram);
+void hs_free(hs_ctx *hs);
+
+/* Client: sends the first ClientHello. */
+PETREL_MUST_CHECK int hs_start(hs_ctx *hs);
+
+/*
+ * One complete handshake message, in order: framed is the message as the
+ * transcript hashes it (header included), body its body. Returns 0 or a
+ * negative error whose alert (petrel_error_alert) ends the handshake.
+ */
+PETREL_MUST_CHECK int hs_handle_message(hs_ctx *hs, uint8_t type, const uint8_t *framed,
+                                        size_t framed_len, const uint8_t *body, size_t body_len);
+/* The peer's ChangeCipherSpec. */
+PETREL_MUST_CHECK int hs_handle_change_cipher_spec(hs_ctx *hs);
+
+bool hs_is_complete(const hs_ctx *hs);
+/* True while the state table would accept a ChangeCipherSpec now. */
+bool hs_expects_change_cipher_spec(const hs_ctx *hs);
+const char *hs_state_name(hs_state state);
+
+/* The table, for tests and for generating docs. */
+typedef int (*hs_handler_fn)(hs_ctx *hs, const uint8_t *body, size_t len);
+typedef struct hs_transition {
+    hs_state state;
+    int message; /* HandshakeType, or HS_MSG_CHANGE_CIPHER_SPEC */
+    hs_handler_fn handler;
+    hs_state next;
+    bool datagram_only;
+} hs_transition;
+
+extern const hs_transition hs_table[];
+extern const size_t hs_table_len;
+
+#endif
