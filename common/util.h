@@ -32,7 +32,7 @@
 /* Allocation through the platform hooks. size 0 is treated as 1. */
 void *platform_alloc(const petrel_platform *p, size_t size);
 void *platform_calloc(const petrel_platform *p, size_t count, size_t size);
-/* As realloc(3) through the hook; on NULL, ptr is intact. */
+/* Like the C library realloc, through the hook; on NULL, ptr is intact. */
 void *platform_realloc(const petrel_platform *p, void *ptr, size_t size);
 void platform_free(const petrel_platform *p, void *ptr);
 /* Zeroes len bytes at ptr before freeing (for secrets). */

@@ -8,6 +8,7 @@
 
 #include <petrel/petrel.h>
 
+#include "conn/conn_internal.h"
 #include "dtls/dtls.h"
 #include "handshake/handshake.h"
 
@@ -197,6 +198,21 @@ int petrel_config_rotate_cookie_secret(petrel_config *cfg)
     cfg->cookies.has_previous = true;
     petrel_wipe(fresh, sizeof(fresh));
     return 0;
+}
+
+const petrel_platform *conn_config_platform(const petrel_config *cfg)
+{
+    return &cfg->platform;
+}
+
+int petrel_server_check_hello(const petrel_config *cfg, const uint8_t *peer_id, size_t peer_id_len,
+                              const uint8_t *datagram, size_t len, uint8_t *reply, size_t reply_cap,
+                              size_t *reply_len)
+{
+    if (!cfg || !datagram || !reply || !reply_len || (peer_id_len && !peer_id))
+        return PETREL_ERR_ARG;
+    return dtls_stateless_check(cfg->hs.prov, &cfg->cookies, peer_id, peer_id_len, datagram, len,
+                                reply, reply_cap, reply_len);
 }
 
 /* ======================================================================

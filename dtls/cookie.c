@@ -25,6 +25,10 @@ int dtls_cookie_make(const crypto_provider *prov, const uint8_t *secret, const u
         rc = sha256->update(h, &sid_len, 1);
     if (rc == 0)
         rc = sha256->update(h, ch->session_id, ch->session_id_len);
+    uint8_t suites_len[2] = {(uint8_t)(2 * ch->cipher_suites.count >> 8),
+                             (uint8_t)(2 * ch->cipher_suites.count)};
+    if (rc == 0)
+        rc = sha256->update(h, suites_len, 2);
     if (rc == 0)
         rc = sha256->update(h, ch->cipher_suites.data, 2 * ch->cipher_suites.count);
     if (rc == 0)

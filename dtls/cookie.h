@@ -33,7 +33,8 @@ PETREL_MUST_CHECK int dtls_cookie_make(const crypto_provider *prov, const uint8_
 
 /* 0 when ch carries a cookie made for this peer and ClientHello under the
  * current or the previous secret (compared in constant time);
- * PETREL_ERR_ILLEGAL_PARAMETER otherwise. */
+ * PETREL_ERR_ILLEGAL_PARAMETER otherwise (PETREL_ERR_ARG for a peer id
+ * longer than DTLS_PEER_ID_MAX). */
 PETREL_MUST_CHECK int dtls_cookie_verify(const crypto_provider *prov,
                                          const dtls_cookie_secrets *secrets, const uint8_t *peer,
                                          size_t peer_len, const hs_client_hello *ch);

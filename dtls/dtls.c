@@ -404,16 +404,19 @@ int dtls_handle_timeout(dtls_layer *l, uint64_t now)
  * Reading
  * ====================================================================== */
 
-/* RFC 6347 §4.2.1: answers a ClientHello without a valid cookie with a
- * HelloVerifyRequest in the same record sequence number, keeping no state. */
-static int send_hello_verify_request(dtls_layer *l, const hs_client_hello *ch, uint16_t message_seq,
-                                     uint64_t record_seq)
+/* RFC 6347 §4.2.1: the HelloVerifyRequest answering ch, in a record with
+ * the ClientHello's own record sequence number, so that the server keeps
+ * no state for it. */
+static int write_hello_verify_request(const crypto_provider *prov, const uint8_t *secret,
+                                      const uint8_t *peer, size_t peer_len,
+                                      const hs_client_hello *ch, uint16_t message_seq,
+                                      uint64_t record_seq, cursor_writer *w)
 {
     uint8_t cookie[DTLS_COOKIE_LEN];
     uint8_t body[3 + DTLS_COOKIE_LEN];
     uint8_t plain[DTLS_HS_HEADER_LEN + sizeof(body)];
-    PETREL_TRY(
-        dtls_cookie_make(l->prov, l->cookies->current, l->peer_id, l->peer_id_len, ch, cookie));
+    static const dtls_cipher null_cipher;
+    PETREL_TRY(dtls_cookie_make(prov, secret, peer, peer_len, ch, cookie));
     hs_hello_verify_request hvr = {HS_VERSION_DTLS10, cookie, sizeof(cookie)};
     cursor_writer bw = cursor_writer_init(body, sizeof(body));
     PETREL_TRY(hs_hello_verify_request_write(&bw, &hvr));
@@ -421,11 +424,58 @@ static int send_hello_verify_request(dtls_layer *l, const hs_client_hello *ch, u
         HS_HELLO_VERIFY_REQUEST, (uint32_t)bw.len, message_seq, 0, (uint32_t)bw.len, body};
     cursor_writer pw = cursor_writer_init(plain, sizeof(plain));
     PETREL_TRY(dtls_hs_fragment_write(&pw, &frag));
+    return dtls_record_write(&null_cipher, DTLS_CT_HANDSHAKE, HS_VERSION_DTLS12, 0, record_seq,
+                             plain, pw.len, w);
+}
+
+static int send_hello_verify_request(dtls_layer *l, const hs_client_hello *ch, uint16_t message_seq,
+                                     uint64_t record_seq)
+{
     PETREL_TRY(out_reserve(l));
     cursor_writer w = out_begin(l);
-    PETREL_TRY(dtls_record_write(&l->write_cipher[0], DTLS_CT_HANDSHAKE, HS_VERSION_DTLS12, 0,
-                                 record_seq, plain, pw.len, &w));
+    PETREL_TRY(write_hello_verify_request(l->prov, l->cookies->current, l->peer_id, l->peer_id_len,
+                                          ch, message_seq, record_seq, &w));
     out_commit(l, &w);
+    return 0;
+}
+
+int dtls_stateless_check(const crypto_provider *prov, const dtls_cookie_secrets *cookies,
+                         const uint8_t *peer, size_t peer_len, const uint8_t *datagram, size_t len,
+                         uint8_t *out, size_t out_cap, size_t *out_len)
+{
+    cursor_reader r = cursor_reader_init(datagram, len);
+    uint8_t type;
+    uint16_t version, epoch, record_len;
+    uint64_t seq;
+    const uint8_t *fragment;
+    dtls_hs_fragment f;
+    hs_client_hello ch;
+    *out_len = 0;
+    if (peer_len > DTLS_PEER_ID_MAX)
+        return PETREL_ERR_ARG;
+    /* The first record must be an epoch-0 handshake record holding one
+     * whole ClientHello; anything else from an unknown peer is dropped. */
+    PETREL_TRY(cursor_read_u8(&r, &type));
+    PETREL_TRY(cursor_read_u16(&r, &version));
+    PETREL_TRY(cursor_read_u16(&r, &epoch));
+    PETREL_TRY(cursor_read_u48(&r, &seq));
+    PETREL_TRY(cursor_read_u16(&r, &record_len));
+    PETREL_TRY(cursor_read_view(&r, record_len, &fragment));
+    if (type != DTLS_CT_HANDSHAKE || epoch != 0 ||
+        (version != HS_VERSION_DTLS12 && version != HS_VERSION_DTLS10))
+        return PETREL_ERR_UNEXPECTED_MESSAGE;
+    cursor_reader fr = cursor_reader_init(fragment, record_len);
+    PETREL_TRY(dtls_hs_fragment_read(&fr, &f));
+    if (f.msg_type != HS_CLIENT_HELLO || f.fragment_offset != 0 || f.fragment_length != f.length)
+        return PETREL_ERR_UNEXPECTED_MESSAGE;
+    cursor_reader body = cursor_reader_init(f.body, f.length);
+    PETREL_TRY(hs_client_hello_read(&body, &ch, true));
+    if (dtls_cookie_verify(prov, cookies, peer, peer_len, &ch) == 0)
+        return 1;
+    cursor_writer w = cursor_writer_init(out, out_cap);
+    PETREL_TRY(write_hello_verify_request(prov, cookies->current, peer, peer_len, &ch,
+                                          f.message_seq, seq, &w));
+    *out_len = w.len;
     return 0;
 }
 

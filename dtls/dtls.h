@@ -146,4 +146,17 @@ void dtls_out_pop(dtls_layer *l);
 
 size_t dtls_layer_memory(const dtls_layer *l);
 
+/*
+ * The stateless cookie gate for a server that has no connection for this
+ * peer yet (RFC 6347 §4.2.1): returns 1 when the datagram starts with a
+ * ClientHello carrying a valid cookie (create a connection and give it the
+ * datagram); 0 when it holds a ClientHello without one, with the
+ * HelloVerifyRequest to send back written to out (*out_len bytes); a
+ * negative error when the datagram is to be dropped. Allocates nothing.
+ */
+PETREL_MUST_CHECK int dtls_stateless_check(const crypto_provider *prov,
+                                           const dtls_cookie_secrets *cookies, const uint8_t *peer,
+                                           size_t peer_len, const uint8_t *datagram, size_t len,
+                                           uint8_t *out, size_t out_cap, size_t *out_len);
+
 #endif

@@ -8,6 +8,7 @@ packages=(
     libssl-dev                         # OpenSSL libcrypto >= 3.0, the crypto backend
     libcmocka-dev                      # unit tests
     clang clang-format libclang-rt-14-dev  # sanitizers, libFuzzer, formatting
+    openssl gnutls-bin iproute2 python3    # interop peers; ss and python3 pick free ports
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -13,7 +13,8 @@ fi
 lib_dirs=(common crypto handshake dtls tls conn transport)
 existing=()
 for d in "${lib_dirs[@]}"; do [ -d "$d" ] && existing+=("$d"); done
-if grep -rnE '\bmemcmp\s*\(' "${existing[@]}"; then
+# transport/ compares socket addresses, which are not secret.
+if grep -rnE '\bmemcmp\s*\(' "${existing[@]}" | grep -v '^transport/'; then
     echo "lint: memcmp in library code; use the provider's ct_equal" >&2
     status=1
 fi

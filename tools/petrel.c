@@ -1,15 +1,19 @@
 /*
  * petrel: the command-line tool.
  *
+ *   petrel client --dtls --connect HOST:PORT --psk-identity ID --psk HEX ...
+ *   petrel server --dtls --listen HOST:PORT --psk-identity ID --psk HEX ...
  *   petrel selftest [-q]   run the crypto backend's known-answer self-test
  *   petrel version         print the library and backend versions
  *
- * Later subcommands (client, server, proxy, bench) join the table below.
+ * Later subcommands (proxy, bench) join the table below.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <petrel/petrel.h>
+
+#include "tools/tool.h"
 
 typedef struct selftest_tally {
     int passed;
@@ -70,6 +74,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"client", tool_client, "connect to a DTLS server, send, print what comes back"},
+    {"server", tool_server, "serve DTLS on a UDP port (--echo to echo)"},
     {"selftest", cmd_selftest, "run the crypto known-answer self-test [-q: failures only]"},
     {"version", cmd_version, "print the library and crypto backend versions"},
 };

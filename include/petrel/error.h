@@ -53,6 +53,9 @@ extern "C" {
     X(ERR_PEER_ALERT, -26, PEER, 0, "peer sent a fatal alert")                                    \
     X(ERR_CLOSED, -27, PEER, 0, "connection closed (close_notify)")                               \
     X(ERR_HANDSHAKE_TIMEOUT, -28, RESOURCE, 0, "handshake timed out: retransmissions exhausted")  \
+    X(ERR_IO, -50, INTERNAL, 0, "socket error")                                                   \
+    X(ERR_TIMEOUT, -51, RESOURCE, 0, "timed out waiting for the peer")                            \
+    X(ERR_RESOLVE, -52, USAGE, 0, "cannot resolve host or port")                                  \
     X(ERR_AEAD_AUTH, -30, CRYPTO, 20, "record authentication failed (bad tag)")                   \
     X(ERR_SIGNATURE, -31, CRYPTO, 51, "signature verification failed")                            \
     X(ERR_BAD_PEER_KEY, -32, CRYPTO, 47, "invalid peer public key")                               \

@@ -116,6 +116,21 @@ PETREL_API int petrel_config_set_replay_window(petrel_config *cfg, unsigned reco
  * adapter does, every minute). */
 PETREL_API int petrel_config_rotate_cookie_secret(petrel_config *cfg);
 
+/*
+ * Server, before any connection exists for a peer: the stateless cookie
+ * check of RFC 6347 §4.2.1. peer_id identifies the peer (its address bytes,
+ * up to 64) exactly as it will be given to petrel_conn_new. Returns 1 when
+ * the datagram starts with a ClientHello carrying a valid cookie: create a
+ * connection and give it this datagram. Returns 0 when it is a ClientHello
+ * without a valid cookie: send the HelloVerifyRequest petrel wrote to
+ * reply (*reply_len bytes; reply_cap of 128 is enough) and keep nothing.
+ * Returns a negative error for anything else: drop the datagram. It
+ * allocates nothing, so a flood of forged hellos costs no memory.
+ */
+PETREL_API int petrel_server_check_hello(const petrel_config *cfg, const uint8_t *peer_id,
+                                         size_t peer_id_len, const uint8_t *datagram, size_t len,
+                                         uint8_t *reply, size_t reply_cap, size_t *reply_len);
+
 /* ======================================================================
  * Connections: the sans-I/O engine. petrel never reads or writes a socket;
  * the application (or petrel's transport adapters) moves the bytes:

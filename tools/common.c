@@ -1,0 +1,233 @@
+#define _POSIX_C_SOURCE 200809L
+/* What the petrel tool's subcommands share: option parsing and setup. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "handshake/suites.h"
+#include "tools/tool.h"
+
+static void log_to_stderr(void *ref, petrel_log_level level, const char *msg)
+{
+    (void)ref;
+    fprintf(stderr, "petrel: %s: %s\n", petrel_log_level_name(level), msg);
+}
+
+petrel_platform tool_platform(int verbose)
+{
+    petrel_platform p = petrel_platform_default();
+    p.log = log_to_stderr;
+    p.log_level = verbose >= 2 ? PETREL_LOG_DEBUG : verbose ? PETREL_LOG_INFO : PETREL_LOG_WARNING;
+    return p;
+}
+
+int tool_fail(const char *cmd, const char *what, int error)
+{
+    if (error)
+        fprintf(stderr, "petrel %s: %s: %s (%s)\n", cmd, what, petrel_strerror(error),
+                petrel_error_name(error));
+    else
+        fprintf(stderr, "petrel %s: %s\n", cmd, what);
+    return 1;
+}
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int parse_hex(const char *hex, uint8_t *out, size_t cap, size_t *len)
+{
+    size_t n = strlen(hex);
+    if (n >= 2 && hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X')) {
+        hex += 2;
+        n -= 2;
+    }
+    if (n == 0 || n % 2 || n / 2 > cap)
+        return -1;
+    for (size_t i = 0; i < n / 2; i++) {
+        int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    *len = n / 2;
+    return 0;
+}
+
+/* A suite by IANA name ("TLS_PSK_WITH_AES_128_CCM_8") or hex id
+ * ("0xC0A8"). */
+static int parse_suite(const char *text, uint16_t *out)
+{
+    static const uint16_t known[] = {0xC0A8, 0xC0A4, 0x00A8, 0x00A9, 0xCCAB, 0xCCAC};
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        const hs_suite *s = hs_suite_find(known[i]);
+        if (s && strcmp(s->name, text) == 0) {
+            *out = s->id;
+            return 0;
+        }
+    }
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 16);
+    if (errno || *end || end == text || v > 0xffff)
+        return -1;
+    *out = (uint16_t)v;
+    return 0;
+}
+
+static const char *need_value(const char *cmd, int argc, char **argv, int *i)
+{
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "petrel %s: %s needs a value\n", cmd, argv[*i]);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+static int parse_uint(const char *cmd, const char *opt, const char *text, unsigned long max,
+                      unsigned long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(text, &end, 10);
+    if (errno || *end || end == text || v > max) {
+        fprintf(stderr, "petrel %s: %s: '%s' is not a number up to %lu\n", cmd, opt, text, max);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_dtls_options *o)
+{
+    const char *opt = argv[*i];
+    const char *v;
+    unsigned long n;
+    if (strcmp(opt, "--dtls") == 0)
+        return 1;
+    if (strcmp(opt, "-v") == 0 || strcmp(opt, "--verbose") == 0) {
+        o->verbose++;
+        return 1;
+    }
+    if (strcmp(opt, "-vv") == 0) {
+        o->verbose += 2;
+        return 1;
+    }
+    if (strcmp(opt, "--psk-identity") == 0) {
+        if (!(v = need_value(cmd, argc, argv, i)))
+            return -1;
+        o->psk_identity = v;
+        return 1;
+    }
+    if (strcmp(opt, "--psk") == 0) {
+        if (!(v = need_value(cmd, argc, argv, i)))
+            return -1;
+        if (parse_hex(v, o->psk, sizeof(o->psk), &o->psk_len) < 0) {
+            fprintf(stderr, "petrel %s: --psk takes 1 to 256 bytes in hex, not '%s'\n", cmd, v);
+            return -1;
+        }
+        return 1;
+    }
+    if (strcmp(opt, "--psk-hint") == 0) {
+        if (!(v = need_value(cmd, argc, argv, i)))
+            return -1;
+        o->psk_hint = v;
+        return 1;
+    }
+    if (strcmp(opt, "--suites") == 0 || strcmp(opt, "--cipher") == 0) {
+        if (!(v = need_value(cmd, argc, argv, i)))
+            return -1;
+        char list[512];
+        snprintf(list, sizeof(list), "%s", v);
+        o->suite_count = 0;
+        for (char *save = NULL, *t = strtok_r(list, ",:", &save); t;
+             t = strtok_r(NULL, ",:", &save)) {
+            if (o->suite_count == 16 || parse_suite(t, &o->suites[o->suite_count]) < 0) {
+                fprintf(stderr, "petrel %s: unknown cipher suite '%s'\n", cmd, t);
+                return -1;
+            }
+            o->suite_count++;
+        }
+        return 1;
+    }
+    if (strcmp(opt, "--mtu") == 0) {
+        if (!(v = need_value(cmd, argc, argv, i)) || parse_uint(cmd, opt, v, 65535, &n) < 0)
+            return -1;
+        o->mtu = n;
+        return 1;
+    }
+    if (strcmp(opt, "--timer") == 0) {
+        if (!(v = need_value(cmd, argc, argv, i)) || parse_uint(cmd, opt, v, 600000, &n) < 0)
+            return -1;
+        o->initial_timer_ms = (uint32_t)n;
+        return 1;
+    }
+    if (strcmp(opt, "--max-timer") == 0) {
+        if (!(v = need_value(cmd, argc, argv, i)) || parse_uint(cmd, opt, v, 600000, &n) < 0)
+            return -1;
+        o->max_timer_ms = (uint32_t)n;
+        return 1;
+    }
+    return 0;
+}
+
+petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o)
+{
+    petrel_platform platform = tool_platform(o->verbose);
+    petrel_config *cfg = petrel_config_new(&platform);
+    int rc = 0;
+    if (!cfg) {
+        tool_fail(cmd, "cannot create a configuration", PETREL_ERR_NOMEM);
+        return NULL;
+    }
+    if (!o->psk_identity || !o->psk_len) {
+        tool_fail(cmd, "--psk-identity ID and --psk HEX are required", 0);
+        petrel_config_free(cfg);
+        return NULL;
+    }
+    rc = petrel_config_set_psk(cfg, (const uint8_t *)o->psk_identity, strlen(o->psk_identity),
+                               o->psk, o->psk_len);
+    if (rc == 0 && o->psk_hint)
+        rc = petrel_config_set_psk_hint(cfg, (const uint8_t *)o->psk_hint, strlen(o->psk_hint));
+    if (rc == 0 && o->suite_count)
+        rc = petrel_config_set_suites(cfg, o->suites, o->suite_count);
+    if (rc == 0 && o->mtu)
+        rc = petrel_config_set_pmtu(cfg, o->mtu);
+    if (rc == 0 && (o->initial_timer_ms || o->max_timer_ms))
+        rc = petrel_config_set_timers(cfg, o->initial_timer_ms, o->max_timer_ms, 0, 0);
+    if (rc < 0) {
+        tool_fail(cmd, "invalid configuration", rc);
+        petrel_config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+int tool_split_hostport(char *spec, char **host, char **port)
+{
+    char *colon;
+    if (spec[0] == '[') {
+        char *close = strchr(spec, ']');
+        if (!close || close[1] != ':')
+            return -1;
+        *close = '\0';
+        *host = spec + 1;
+        *port = close + 2;
+        return **port ? 0 : -1;
+    }
+    colon = strrchr(spec, ':');
+    if (!colon)
+        return -1;
+    *colon = '\0';
+    *host = spec;
+    *port = colon + 1;
+    return **port ? 0 : -1;
+}

@@ -1,0 +1,41 @@
+/* The subcommands of the petrel tool and what they share. */
+#ifndef PETREL_TOOLS_TOOL_H
+#define PETREL_TOOLS_TOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <petrel/petrel.h>
+
+int tool_client(int argc, char **argv);
+int tool_server(int argc, char **argv);
+
+/* Options both sides of a DTLS session take. */
+typedef struct tool_dtls_options {
+    const char *psk_identity;
+    uint8_t psk[256];
+    size_t psk_len;
+    const char *psk_hint;
+    uint16_t suites[16];
+    size_t suite_count;
+    size_t mtu;
+    int verbose;
+    uint32_t initial_timer_ms;
+    uint32_t max_timer_ms;
+} tool_dtls_options;
+
+/* Parses one shared option at argv[*i] (advancing *i past its value).
+ * Returns 1 when consumed, 0 when not a shared option, -1 on error (after
+ * printing why). */
+int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_dtls_options *o);
+/* A config from the options; prints the reason and returns NULL on error. */
+petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o);
+/* Splits "HOST:PORT" or "[V6]:PORT" into host and port (in place). */
+int tool_split_hostport(char *spec, char **host, char **port);
+/* Prints a failure in one line and returns the exit code 1. */
+int tool_fail(const char *cmd, const char *what, int error);
+/* The platform hooks the tool uses (log level from -v). */
+petrel_platform tool_platform(int verbose);
+
+#endif
