@@ -480,6 +480,7 @@ void petrel_get_stats(const petrel_conn *conn, petrel_conn_stats *stats)
     const dtls_stats *s = &conn->dtls.stats;
     stats->datagrams_sent = s->datagrams_sent;
     stats->datagrams_received = s->datagrams_received;
+    stats->records_accepted = s->records_accepted;
     stats->records_dropped = s->records_dropped;
     stats->bytes_dropped = s->bytes_dropped;
     stats->retransmissions = s->retransmissions;

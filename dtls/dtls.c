@@ -604,6 +604,7 @@ static int process_record(dtls_layer *l, dtls_record *rec, dtls_event *ev, const
         return 0;
     }
     dtls_replay_accept(&l->replay[idx], rec->seq);
+    l->stats.records_accepted++;
 
     switch (rec->type) {
     case DTLS_CT_HANDSHAKE:

@@ -53,6 +53,7 @@ typedef enum dtls_event {
 typedef struct dtls_stats {
     uint64_t datagrams_sent;
     uint64_t datagrams_received;
+    uint64_t records_accepted; /* authenticated and processed */
     uint64_t records_dropped;
     uint64_t bytes_dropped;
     uint64_t retransmissions;

@@ -6,7 +6,9 @@
  *   petrel selftest [-q]   run the crypto backend's known-answer self-test
  *   petrel version         print the library and backend versions
  *
- * Later subcommands (proxy, bench) join the table below.
+ *   petrel proxy --listen HOST:PORT --forward HOST:PORT --loss 30% ...
+ *
+ * Later subcommands (bench) join the table below.
  */
 #include <stdio.h>
 #include <string.h>
@@ -76,6 +78,7 @@ typedef struct command {
 static const command commands[] = {
     {"client", tool_client, "connect to a DTLS server, send, print what comes back"},
     {"server", tool_server, "serve DTLS on a UDP port (--echo to echo)"},
+    {"proxy", tool_proxy, "relay UDP with netem-style loss, delay, reordering, ..."},
     {"selftest", cmd_selftest, "run the crypto known-answer self-test [-q: failures only]"},
     {"version", cmd_version, "print the library and crypto backend versions"},
 };

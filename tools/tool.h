@@ -10,6 +10,7 @@
 
 int tool_client(int argc, char **argv);
 int tool_server(int argc, char **argv);
+int tool_proxy(int argc, char **argv);
 
 /* Options both sides of a DTLS session take. */
 typedef struct tool_dtls_options {

@@ -475,7 +475,8 @@ static int session_feed(petrel_udp_server *srv, petrel_udp_session *s, const uin
     if (cap < 0 || n > (size_t)cap)
         return 0; /* larger than any valid DTLS datagram: drop it */
     memcpy(buf, dgram, n);
-    s->last_rx = platform_now_ms(srv->platform);
+    petrel_conn_stats before, after;
+    petrel_get_stats(s->conn, &before);
     int rc = petrel_received(s->conn, n, &data, &len);
     while (rc >= 0) {
         if (rc == PETREL_HANDSHAKE_COMPLETE) {
@@ -495,6 +496,11 @@ static int session_feed(petrel_udp_server *srv, petrel_udp_session *s, const uin
         rc = petrel_processed(s->conn, &data, &len);
     }
     flush(s->conn, srv->fd, &s->addr);
+    /* Only records that authenticated keep a session alive: a spoofer who
+     * knows the address cannot hold an idle session open with junk. */
+    petrel_get_stats(s->conn, &after);
+    if (after.records_accepted > before.records_accepted)
+        s->last_rx = platform_now_ms(srv->platform);
     if (rc < 0 || s->closing) {
         session_free(srv, s, rc < 0 ? rc : 0);
         return rc < 0 ? rc : PETREL_ERR_CLOSED;

@@ -222,7 +222,8 @@ PETREL_API int petrel_set_pmtu(petrel_conn *conn, size_t pmtu);
 typedef struct petrel_conn_stats {
     uint64_t datagrams_sent;
     uint64_t datagrams_received;
-    uint64_t records_dropped; /* failed to parse, decrypt, or replayed */
+    uint64_t records_accepted; /* authenticated (or, in epoch 0, well-formed) */
+    uint64_t records_dropped;  /* failed to parse, decrypt, or replayed */
     uint64_t bytes_dropped;
     uint64_t retransmissions; /* flights resent */
     uint32_t rtt_ms;          /* 0 until measured */

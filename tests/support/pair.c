@@ -78,14 +78,26 @@ static void collect(pair *p, petrel_conn *conn, int direction)
     while ((n = petrel_get_outdata(conn, &buf)) > 0) {
         size_t len = (size_t)n;
         size_t index = p->sent[direction]++;
-        if (p->queued < PAIR_MAX_QUEUED && len <= PAIR_MAX_DATAGRAM) {
+        if (p->queued + 2 <= PAIR_MAX_QUEUED && len <= PAIR_MAX_DATAGRAM) {
             pair_datagram *d = &p->queue[p->queued];
             memcpy(d->data, buf, len);
             d->len = len;
             d->direction = direction;
             d->deliver_at = p->now + p->latency;
-            if (!p->filter || p->filter(p->filter_ref, direction, index, d->data, &d->len))
+            bool pass = !p->filter || p->filter(p->filter_ref, direction, index, d->data, &d->len);
+            impair_link *link = p->links[direction];
+            if (pass && link) {
+                impair_verdict v = impair_decide(link, p->now, d->data, d->len);
+                if (v.copies > 0)
+                    d->deliver_at = v.deliver_at[0];
+                if (v.copies > 1) {
+                    p->queue[p->queued + 1] = *d;
+                    p->queue[p->queued + 1].deliver_at = v.deliver_at[1];
+                }
+                p->queued += (size_t)v.copies;
+            } else if (pass) {
                 p->queued++;
+            }
         }
         if (petrel_sent(conn, len) < 0)
             abort();

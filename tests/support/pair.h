@@ -14,6 +14,8 @@
 
 #include <petrel/petrel.h>
 
+#include "tests/lossy/impair.h"
+
 #define PAIR_MAX_QUEUED   512
 #define PAIR_MAX_DATAGRAM 16384
 
@@ -42,6 +44,10 @@ typedef struct pair {
     petrel_conn *server;
     pair_filter_fn filter;
     void *filter_ref;
+    /* Optional impairment per direction (PAIR_TO_SERVER, PAIR_TO_CLIENT);
+     * when set, it decides loss, delay, duplication and corruption and the
+     * fixed latency is not added. */
+    impair_link *links[2];
     pair_datagram *queue; /* PAIR_MAX_QUEUED slots */
     size_t queued;
     size_t sent[2];      /* datagrams sent per direction */
