@@ -119,6 +119,7 @@ static void flight_open(dtls_layer *l)
     l->have_flight = false;
     l->entry_count = 0;
     l->flight_len = 0;
+    l->transmission_count = 0;
 }
 
 /* Cuts the flight into fragments and records and packs them into
@@ -127,6 +128,7 @@ static void flight_open(dtls_layer *l)
 static int flight_transmit(dtls_layer *l)
 {
     uint8_t plain[DTLS_MAX_PMTU];
+    uint64_t first_seq = l->write_seq[0];
     PETREL_TRY(out_reserve(l));
     cursor_writer w = out_begin(l);
     for (size_t i = 0; i < l->entry_count; i++) {
@@ -170,6 +172,9 @@ static int flight_transmit(dtls_layer *l)
         } while (offset < whole.length);
     }
     out_commit(l, &w);
+    if (l->transmission_count < DTLS_TIMER_LOG)
+        l->transmissions[l->transmission_count++] =
+            (dtls_transmission){first_seq, l->write_seq[0], now_ms(l)};
     return 0;
 }
 
@@ -521,6 +526,24 @@ static int on_past_fragment(dtls_layer *l, const dtls_hs_fragment *f)
     return retransmit(l);
 }
 
+/* RFC 6347 §4.2.1: the HelloVerifyRequest carries the record sequence
+ * number of the ClientHello it answers, so the round trip is known exactly
+ * even when the ClientHello had to be resent (where Karn's rule would
+ * otherwise discard the sample and leave the next flight on the blind
+ * initial timer). */
+static void sample_hello_verify_rtt(dtls_layer *l, uint64_t record_seq)
+{
+    for (size_t i = 0; i < l->transmission_count; i++) {
+        if (record_seq >= l->transmissions[i].first_seq &&
+            record_seq < l->transmissions[i].end_seq) {
+            uint64_t now = now_ms(l);
+            if (now >= l->transmissions[i].sent_at)
+                dtls_timer_rtt_sample(&l->timer, now - l->transmissions[i].sent_at);
+            return;
+        }
+    }
+}
+
 static int deliver_messages(dtls_layer *l, uint64_t record_seq)
 {
     const uint8_t *msg;
@@ -530,6 +553,8 @@ static int deliver_messages(dtls_layer *l, uint64_t record_seq)
         if (l->is_server && l->hs->state == HS_SERVER_WAIT_CLIENT_HELLO)
             rc = server_cookie_gate(l, msg, len, record_seq);
         if (rc == 1) {
+            if (!l->is_server && msg[0] == HS_HELLO_VERIFY_REQUEST)
+                sample_hello_verify_rtt(l, record_seq);
             dtls_timer_peer_responded(&l->timer, now_ms(l));
             rc = hs_handle_message(l->hs, msg[0], msg, len, msg + DTLS_HS_HEADER_LEN,
                                    len - DTLS_HS_HEADER_LEN);

@@ -27,6 +27,7 @@
 #define DTLS_OUT_MAX_DATAGRAMS      64
 #define DTLS_DEFAULT_MAX_MESSAGE    16384
 #define DTLS_DEFAULT_MAX_REASSEMBLY 65536
+#define DTLS_TIMER_LOG              8
 
 typedef struct dtls_config {
     size_t pmtu;
@@ -42,6 +43,14 @@ typedef struct dtls_flight_entry {
     size_t offset; /* of the framed message in flight_buf */
     size_t len;
 } dtls_flight_entry;
+
+/* One transmission of a flight: its epoch-0 record sequence numbers
+ * [first_seq, end_seq) and when it went out. */
+typedef struct dtls_transmission {
+    uint64_t first_seq;
+    uint64_t end_seq;
+    uint64_t sent_at;
+} dtls_transmission;
 
 typedef enum dtls_event {
     DTLS_EVENT_NONE,
@@ -92,6 +101,11 @@ typedef struct dtls_layer {
     bool have_flight;
     hs_flight_kind flight_kind;
     dtls_timer timer;
+    /* When each transmission of the flight went out and which record
+     * sequence numbers (epoch 0) it used, to match a HelloVerifyRequest,
+     * which echoes the ClientHello's, to the exact transmission. */
+    dtls_transmission transmissions[DTLS_TIMER_LOG];
+    size_t transmission_count;
 
     /* Datagrams waiting to be sent, back to back in out. */
     uint8_t *out;

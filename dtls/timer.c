@@ -49,17 +49,21 @@ void dtls_timer_resent_early(dtls_timer *t)
     t->retransmitted = true;
 }
 
-void dtls_timer_peer_responded(dtls_timer *t, uint64_t now)
+void dtls_timer_rtt_sample(dtls_timer *t, uint64_t sample)
 {
-    if (!t->deadline || t->retransmitted || t->sampled || now < t->flight_sent_at)
-        return;
-    uint64_t sample = now - t->flight_sent_at;
     if (sample > UINT32_MAX)
         sample = UINT32_MAX;
     /* RFC 6298-style smoothing with gain 1/8. */
     t->rtt_ms = t->have_rtt ? (uint32_t)((7 * (uint64_t)t->rtt_ms + sample) / 8) : (uint32_t)sample;
     t->have_rtt = true;
     t->sampled = true;
+}
+
+void dtls_timer_peer_responded(dtls_timer *t, uint64_t now)
+{
+    if (!t->deadline || t->retransmitted || t->sampled || now < t->flight_sent_at)
+        return;
+    dtls_timer_rtt_sample(t, now - t->flight_sent_at);
 }
 
 void dtls_timer_stop(dtls_timer *t)

@@ -59,6 +59,10 @@ void dtls_timer_resent_early(dtls_timer *t);
  * armed until our next flight replaces it or the handshake ends, since
  * the rest of the peer's flight may still be lost. */
 void dtls_timer_peer_responded(dtls_timer *t, uint64_t now);
+/* An RTT sample known to be exact even though the flight was resent (the
+ * peer's answer names the transmission it answers, as HelloVerifyRequest
+ * does by echoing the record sequence number). */
+void dtls_timer_rtt_sample(dtls_timer *t, uint64_t sample_ms);
 void dtls_timer_stop(dtls_timer *t);
 
 #endif
