@@ -20,7 +20,8 @@ static void usage(void)
     fprintf(stderr,
             "usage: petrel client --dtls --connect HOST:PORT --psk-identity ID --psk HEX\n"
             "                     [--send TEXT] [--expect TEXT] [--no-echo] [--timeout MS]\n"
-            "                     [--suites LIST] [--mtu N] [--timer MS] [--max-timer MS] [-v]\n");
+            "                     [--suites LIST] [--mtu N] [--timer MS] [--max-timer MS]\n"
+            "                     [--lossy-link RTT_HINT_MS] [-v]\n");
 }
 
 static void print_summary(petrel_conn *conn, uint64_t elapsed_ms)

@@ -164,6 +164,13 @@ int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_
         o->mtu = n;
         return 1;
     }
+    if (strcmp(opt, "--lossy-link") == 0) {
+        if (!(v = need_value(cmd, argc, argv, i)) || parse_uint(cmd, opt, v, 60000, &n) < 0)
+            return -1;
+        o->lossy_link = true;
+        o->rtt_hint_ms = (uint32_t)n;
+        return 1;
+    }
     if (strcmp(opt, "--timer") == 0) {
         if (!(v = need_value(cmd, argc, argv, i)) || parse_uint(cmd, opt, v, 600000, &n) < 0)
             return -1;
@@ -201,6 +208,8 @@ petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o)
         rc = petrel_config_set_suites(cfg, o->suites, o->suite_count);
     if (rc == 0 && o->mtu)
         rc = petrel_config_set_pmtu(cfg, o->mtu);
+    if (rc == 0 && o->lossy_link)
+        rc = petrel_config_set_lossy_link_profile(cfg, o->rtt_hint_ms);
     if (rc == 0 && (o->initial_timer_ms || o->max_timer_ms))
         rc = petrel_config_set_timers(cfg, o->initial_timer_ms, o->max_timer_ms, 0, 0);
     if (rc < 0) {

@@ -65,10 +65,10 @@ static void on_closed(void *ref, petrel_udp_session *s, int reason)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: petrel server --dtls --listen HOST:PORT --psk-identity ID --psk HEX\n"
-            "                     [--echo] [--once] [--port-file FILE] [--psk-hint TEXT]\n"
-            "                     [--suites LIST] [--mtu N] [--timer MS] [--max-timer MS] [-v]\n");
+    fprintf(stderr, "usage: petrel server --dtls --listen HOST:PORT --psk-identity ID --psk HEX\n"
+                    "                     [--echo] [--once] [--port-file FILE] [--psk-hint TEXT]\n"
+                    "                     [--suites LIST] [--mtu N] [--timer MS] [--max-timer MS]\n"
+                    "                     [--lossy-link RTT_HINT_MS] [-v]\n");
 }
 
 int tool_server(int argc, char **argv)

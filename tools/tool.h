@@ -24,6 +24,8 @@ typedef struct tool_dtls_options {
     int verbose;
     uint32_t initial_timer_ms;
     uint32_t max_timer_ms;
+    bool lossy_link; /* --lossy-link RTT_HINT_MS */
+    uint32_t rtt_hint_ms;
 } tool_dtls_options;
 
 /* Parses one shared option at argv[*i] (advancing *i past its value).

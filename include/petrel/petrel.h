@@ -108,6 +108,19 @@ PETREL_API int petrel_config_set_pmtu(petrel_config *cfg, size_t pmtu);
 PETREL_API int petrel_config_set_timers(petrel_config *cfg, uint32_t initial_ms, uint32_t max_ms,
                                         uint32_t max_retransmits, uint32_t rtt_min_ms);
 
+/*
+ * The lossy-link profile, for deployments that know their links drop many
+ * datagrams (radio, satellite, congested tunnels). With the RFC defaults a
+ * lost datagram costs 1 s, then 2, 4, 8 s...; this profile trades a few
+ * more retransmitted datagrams for handshakes that finish in a few round
+ * trips. rtt_hint_ms is the expected round trip (0: 100 ms). It sets the
+ * first wait to 2 x the hint (at least 50 ms), caps the back-off at 2 x
+ * the first wait, waits 2 x the measured RTT once known, and allows 30
+ * retransmissions per flight. It departs from RFC 6347's recommended 1 s
+ * initial timer on purpose; the defaults keep it.
+ */
+PETREL_API int petrel_config_set_lossy_link_profile(petrel_config *cfg, uint32_t rtt_hint_ms);
+
 /* Anti-replay window width in records (64 .. 1024, default 128). */
 PETREL_API int petrel_config_set_replay_window(petrel_config *cfg, unsigned records);
 

@@ -40,8 +40,8 @@
 typedef struct impair_params {
     double loss; /* 0..1 */
     bool gemodel;
-    double ge_p;      /* p(good -> bad) per datagram */
-    double ge_r;      /* p(bad -> good) per datagram */
+    double ge_p;         /* p(good -> bad) per datagram */
+    double ge_r;         /* p(bad -> good) per datagram */
     double ge_loss_bad;  /* 1 - h */
     double ge_loss_good; /* 1 - k */
     uint32_t delay_ms;

@@ -40,6 +40,7 @@ typedef struct scenario {
     const char *name;
     const char *settings[6][2]; /* name/value pairs for both directions */
     size_t pmtu;                /* 0: default */
+    uint32_t lossy_hint;        /* > 0: the lossy-link profile with this RTT hint */
 } scenario;
 
 typedef struct tally {
@@ -87,6 +88,10 @@ static void run_one(const scenario *sc, uint64_t seed, tally *t)
         assert_int_equal(petrel_config_set_pmtu(p.server_cfg, sc->pmtu), 0);
         /* A long hint makes the server's flight span several datagrams. */
         assert_int_equal(petrel_config_set_psk_hint(p.server_cfg, hint, sizeof(hint)), 0);
+    }
+    if (sc->lossy_hint) {
+        assert_int_equal(petrel_config_set_lossy_link_profile(p.client_cfg, sc->lossy_hint), 0);
+        assert_int_equal(petrel_config_set_lossy_link_profile(p.server_cfg, sc->lossy_hint), 0);
     }
     assert_int_equal(pair_start(&p), 0);
     int rc = pair_run(&p, HANG_LIMIT_MS);
@@ -153,15 +158,21 @@ static void run_scenario(const scenario *sc)
         run_scenario(&sc);                      \
     }
 
-SCENARIO_TEST(loss_10_percent, {"loss 10%", {{"loss", "10%"}, {"delay", "25ms"}}, 0})
-SCENARIO_TEST(loss_30_percent, {"loss 30%", {{"loss", "30%"}, {"delay", "25ms"}}, 0})
-SCENARIO_TEST(loss_50_percent, {"loss 50%", {{"loss", "50%"}, {"delay", "25ms"}}, 0})
+SCENARIO_TEST(loss_10_percent, {"loss 10%", {{"loss", "10%"}, {"delay", "25ms"}}, 0, 0})
+SCENARIO_TEST(loss_30_percent, {"loss 30%", {{"loss", "30%"}, {"delay", "25ms"}}, 0, 0})
+SCENARIO_TEST(loss_50_percent, {"loss 50%", {{"loss", "50%"}, {"delay", "25ms"}}, 0, 0})
 SCENARIO_TEST(burst_loss_gilbert_elliott,
-              {"gemodel 2% 20%", {{"loss", "gemodel 2% 20%"}, {"delay", "25ms"}}, 0})
-SCENARIO_TEST(reorder_20_percent, {"reorder 20%", {{"delay", "25ms 10ms"}, {"reorder", "20%"}}, 0})
-SCENARIO_TEST(duplicate_10_percent, {"duplicate 10%", {{"delay", "25ms"}, {"duplicate", "10%"}}, 0})
+              {"gemodel 2% 20%", {{"loss", "gemodel 2% 20%"}, {"delay", "25ms"}}, 0, 0})
+SCENARIO_TEST(reorder_20_percent,
+              {"reorder 20%", {{"delay", "25ms 10ms"}, {"reorder", "20%"}}, 0, 0})
+SCENARIO_TEST(duplicate_10_percent,
+              {"duplicate 10%", {{"delay", "25ms"}, {"duplicate", "10%"}}, 0, 0})
 SCENARIO_TEST(pmtu_200_fragmented_with_loss,
-              {"pmtu 200 + loss 10%", {{"loss", "10%"}, {"delay", "25ms"}}, 200})
+              {"pmtu 200 + loss 10%", {{"loss", "10%"}, {"delay", "25ms"}}, 200, 0})
+SCENARIO_TEST(lossy_link_profile_30_percent,
+              {"lossy-link 30%", {{"loss", "30%"}, {"delay", "25ms 5ms"}}, 0, 50})
+SCENARIO_TEST(lossy_link_profile_50_percent,
+              {"lossy-link 50%", {{"loss", "50%"}, {"delay", "25ms 5ms"}}, 0, 50})
 
 int main(void)
 {
@@ -173,6 +184,8 @@ int main(void)
         cmocka_unit_test(reorder_20_percent),
         cmocka_unit_test(duplicate_10_percent),
         cmocka_unit_test(pmtu_200_fragmented_with_loss),
+        cmocka_unit_test(lossy_link_profile_30_percent),
+        cmocka_unit_test(lossy_link_profile_50_percent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
