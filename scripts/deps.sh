@@ -9,6 +9,7 @@ packages=(
     libcmocka-dev                      # unit tests
     clang clang-format libclang-rt-14-dev  # sanitizers, libFuzzer, formatting
     openssl gnutls-bin iproute2 python3    # interop peers; ss and python3 pick free ports
+    nftables                               # kernel-level loss where sch_netem is missing
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,11 +1,14 @@
 /*
  * petrel client --dtls --connect HOST:PORT --psk-identity ID --psk HEX
- *               [--send TEXT] [--expect TEXT] [--no-echo] [--timeout MS]
+ *               [--send TEXT] [--expect TEXT] [--no-echo] [--timeout MS] [--resend MS]
  *               [--suites LIST] [--mtu N] [--timer MS] [-v]
  *
  * Runs a DTLS handshake, prints what happened, sends TEXT, and waits until
- * the echo of TEXT (or the --expect text) comes back. Exits 0 on success;
- * on failure prints one line with the reason and exits 1 (2 for usage).
+ * the echo of TEXT (or the --expect text) comes back. Application data is
+ * not retransmitted by DTLS, so while waiting for the echo the client sends
+ * TEXT again every --resend MS (default 1000; 0: never), as a CoAP client
+ * would. Exits 0 on success; on failure prints one line with the reason and
+ * exits 1 (2 for usage).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: petrel client --dtls --connect HOST:PORT --psk-identity ID --psk HEX\n"
             "                     [--send TEXT] [--expect TEXT] [--no-echo] [--timeout MS]\n"
+            "                     [--resend MS]\n"
             "                     [--suites LIST] [--mtu N] [--timer MS] [--max-timer MS]\n"
             "                     [--lossy-link RTT_HINT_MS] [-v]\n");
 }
@@ -43,6 +47,7 @@ int tool_client(int argc, char **argv)
     const char *send = NULL, *expect = NULL;
     int echo = 1;
     long timeout_ms = 30000;
+    long resend_ms = 1000;
     for (int i = 0; i < argc; i++) {
         int rc = tool_parse_dtls_option("client", argc, argv, &i, &o);
         if (rc < 0)
@@ -57,6 +62,8 @@ int tool_client(int argc, char **argv)
             expect = argv[++i];
         } else if (strcmp(argv[i], "--no-echo") == 0) {
             echo = 0;
+        } else if (strcmp(argv[i], "--resend") == 0 && i + 1 < argc) {
+            resend_ms = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) {
             timeout_ms = strtol(argv[++i], NULL, 10);
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
@@ -110,16 +117,34 @@ int tool_client(int argc, char **argv)
     int status = 0;
     if (expect) {
         /* Records may also carry other data first: wait until one holds
-         * the expected text. */
+         * the expected text, resending ours when a reply is overdue. */
         char buf[4096];
+        uint64_t last_send = clock.clock_ms(NULL);
         for (;;) {
-            uint64_t spent = clock.clock_ms(NULL) - start;
-            if ((long)spent >= timeout_ms) {
+            uint64_t now = clock.clock_ms(NULL);
+            long spent = (long)(now - start);
+            if (spent >= timeout_ms) {
                 status = tool_fail("client", "no reply within the timeout", PETREL_ERR_TIMEOUT);
                 break;
             }
-            rc = petrel_udp_client_recv(c, (uint8_t *)buf, sizeof(buf) - 1,
-                                        (int)(timeout_ms - (long)spent));
+            long wait = timeout_ms - spent;
+            if (send && resend_ms > 0) {
+                long until_resend = resend_ms - (long)(now - last_send);
+                if (until_resend <= 0) {
+                    rc = petrel_udp_client_send(c, (const uint8_t *)send, strlen(send));
+                    if (rc < 0) {
+                        status = tool_fail("client", "send failed", rc);
+                        break;
+                    }
+                    last_send = now;
+                    until_resend = resend_ms;
+                }
+                if (until_resend < wait)
+                    wait = until_resend;
+            }
+            rc = petrel_udp_client_recv(c, (uint8_t *)buf, sizeof(buf) - 1, (int)wait);
+            if (rc == PETREL_ERR_TIMEOUT)
+                continue;
             if (rc <= 0) {
                 status = tool_fail(
                     "client", rc == 0 ? "server closed the connection before replying" : "no reply",
