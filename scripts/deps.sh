@@ -10,6 +10,7 @@ packages=(
     clang clang-format libclang-rt-14-dev  # sanitizers, libFuzzer, formatting
     openssl gnutls-bin iproute2 python3    # interop peers; ss and python3 pick free ports
     nftables                               # kernel-level loss where sch_netem is missing
+    valgrind                               # memcheck of the unit tests
 )
 missing=()
 for p in "${packages[@]}"; do
