@@ -3,48 +3,39 @@
 
 #include <string.h>
 
+#include "common/cursor.h"
+
 int dtls_cookie_make(const crypto_provider *prov, const uint8_t *secret, const uint8_t *peer,
                      size_t peer_len, const hs_client_hello *ch, uint8_t out[DTLS_COOKIE_LEN])
 {
-    const crypto_hash_alg *sha256 = prov->hash(CRYPTO_HASH_SHA256);
-    crypto_hash_ctx *h;
-    uint8_t input[1 + DTLS_PEER_ID_MAX + 32];
-    uint8_t version[2] = {(uint8_t)(ch->version >> 8), (uint8_t)ch->version};
-    uint8_t sid_len = (uint8_t)ch->session_id_len;
-    uint8_t comp_len = (uint8_t)ch->compression_methods_len;
-    if (peer_len > DTLS_PEER_ID_MAX)
+    uint8_t input[1 + DTLS_PEER_ID_MAX + 2 + HS_RANDOM_LEN + 1 + HS_SESSION_ID_MAX];
+    cursor_writer w = cursor_writer_init(input, sizeof(input));
+    if (peer_len > DTLS_PEER_ID_MAX || ch->session_id_len > HS_SESSION_ID_MAX)
         return PETREL_ERR_ARG;
+    /* Each field with its length, so that no two different inputs give
+     * the same bytes. Only the fields before the cookie are bound: they
+     * sit in the first fragment of any ClientHello, so a ClientHello cut
+     * into several records can still be answered without keeping state. */
+    PETREL_TRY(cursor_write_vector(&w, 1, 0, DTLS_PEER_ID_MAX, peer, peer_len));
+    PETREL_TRY(cursor_write_u16(&w, ch->version));
+    PETREL_TRY(cursor_write_bytes(&w, ch->random, HS_RANDOM_LEN));
+    PETREL_TRY(
+        cursor_write_vector(&w, 1, 0, HS_SESSION_ID_MAX, ch->session_id, ch->session_id_len));
+    return prov->hmac(CRYPTO_HASH_SHA256, secret, DTLS_COOKIE_SECRET_LEN, input, w.len, out);
+}
 
-    /* Client-Parameters: each field with its length, so that no two
-     * different hellos hash the same. */
-    PETREL_TRY(sha256->ctx_new(sha256, &h));
-    int rc = sha256->update(h, version, 2);
-    if (rc == 0)
-        rc = sha256->update(h, ch->random, HS_RANDOM_LEN);
-    if (rc == 0)
-        rc = sha256->update(h, &sid_len, 1);
-    if (rc == 0)
-        rc = sha256->update(h, ch->session_id, ch->session_id_len);
-    uint8_t suites_len[2] = {(uint8_t)(2 * ch->cipher_suites.count >> 8),
-                             (uint8_t)(2 * ch->cipher_suites.count)};
-    if (rc == 0)
-        rc = sha256->update(h, suites_len, 2);
-    if (rc == 0)
-        rc = sha256->update(h, ch->cipher_suites.data, 2 * ch->cipher_suites.count);
-    if (rc == 0)
-        rc = sha256->update(h, &comp_len, 1);
-    if (rc == 0)
-        rc = sha256->update(h, ch->compression_methods, ch->compression_methods_len);
-    if (rc == 0)
-        rc = sha256->final(h, input + 1 + peer_len);
-    crypto_hash_free(h);
-    PETREL_TRY(rc);
-
-    input[0] = (uint8_t)peer_len;
-    if (peer_len)
-        memcpy(input + 1, peer, peer_len);
-    return prov->hmac(CRYPTO_HASH_SHA256, secret, DTLS_COOKIE_SECRET_LEN, input, 1 + peer_len + 32,
-                      out);
+int dtls_cookie_fields_read(cursor_reader *r, hs_client_hello *ch)
+{
+    const uint8_t *sid;
+    size_t sid_len;
+    memset(ch, 0, sizeof(*ch));
+    PETREL_TRY(cursor_read_u16(r, &ch->version));
+    PETREL_TRY(cursor_read_copy(r, ch->random, HS_RANDOM_LEN));
+    PETREL_TRY(cursor_read_vector_view(r, 1, 0, HS_SESSION_ID_MAX, &sid, &sid_len));
+    if (sid_len)
+        memcpy(ch->session_id, sid, sid_len);
+    ch->session_id_len = sid_len;
+    return cursor_read_vector_view(r, 1, 0, HS_COOKIE_MAX, &ch->cookie, &ch->cookie_len);
 }
 
 int dtls_cookie_verify(const crypto_provider *prov, const dtls_cookie_secrets *secrets,

@@ -1,10 +1,13 @@
 /*
  * Stateless HelloVerifyRequest cookies (RFC 6347 §4.2.1):
  *     Cookie = HMAC(Secret, Client-IP, Client-Parameters)
- * Client-Parameters are the ClientHello's version, random, session_id,
- * cipher_suites and compression_methods, hashed first so that the HMAC
- * input has a fixed size. Two secrets are kept so that a rotation does not
- * reject cookies handed out just before it.
+ * Client-Parameters are the ClientHello's version, random and session_id:
+ * the fields before the cookie, which the first fragment of any ClientHello
+ * carries, so that a ClientHello cut into several records (small PMTU, many
+ * suites) can be answered, and its cookie checked, from the first fragment
+ * alone, without state. The random ties the cookie to one hello. Two
+ * secrets are kept so that a rotation does not reject cookies handed out
+ * just before it.
  */
 #ifndef PETREL_DTLS_COOKIE_H
 #define PETREL_DTLS_COOKIE_H
@@ -30,6 +33,11 @@ typedef struct dtls_cookie_secrets {
 PETREL_MUST_CHECK int dtls_cookie_make(const crypto_provider *prov, const uint8_t *secret,
                                        const uint8_t *peer, size_t peer_len,
                                        const hs_client_hello *ch, uint8_t out[DTLS_COOKIE_LEN]);
+
+/* Reads the fields the cookie binds, and the cookie, from the start of a
+ * DTLS ClientHello body (which may be only its first fragment). Fills
+ * version, random, session_id and cookie of ch; the rest is zeroed. */
+PETREL_MUST_CHECK int dtls_cookie_fields_read(cursor_reader *r, hs_client_hello *ch);
 
 /* 0 when ch carries a cookie made for this peer and ClientHello under the
  * current or the previous secret (compared in constant time);

@@ -471,10 +471,12 @@ int dtls_stateless_check(const crypto_provider *prov, const dtls_cookie_secrets 
         return PETREL_ERR_UNEXPECTED_MESSAGE;
     cursor_reader fr = cursor_reader_init(fragment, record_len);
     PETREL_TRY(dtls_hs_fragment_read(&fr, &f));
-    if (f.msg_type != HS_CLIENT_HELLO || f.fragment_offset != 0 || f.fragment_length != f.length)
+    /* The first fragment is enough: it holds every field the cookie binds
+     * (a ClientHello cut into several records is answered all the same). */
+    if (f.msg_type != HS_CLIENT_HELLO || f.fragment_offset != 0)
         return PETREL_ERR_UNEXPECTED_MESSAGE;
-    cursor_reader body = cursor_reader_init(f.body, f.length);
-    PETREL_TRY(hs_client_hello_read(&body, &ch, true));
+    cursor_reader body = cursor_reader_init(f.body, f.fragment_length);
+    PETREL_TRY(dtls_cookie_fields_read(&body, &ch));
     if (dtls_cookie_verify(prov, cookies, peer, peer_len, &ch) == 0)
         return 1;
     cursor_writer w = cursor_writer_init(out, out_cap);

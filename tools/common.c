@@ -200,6 +200,13 @@ petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o)
         petrel_config_free(cfg);
         return NULL;
     }
+    /* petrel keeps identities and hints of up to 128 bytes (RFC 4279
+     * allows more; RFC 7925 devices use far less). */
+    if (strlen(o->psk_identity) > 128 || (o->psk_hint && strlen(o->psk_hint) > 128)) {
+        tool_fail(cmd, "--psk-identity and --psk-hint take at most 128 bytes", 0);
+        petrel_config_free(cfg);
+        return NULL;
+    }
     rc = petrel_config_set_psk(cfg, (const uint8_t *)o->psk_identity, strlen(o->psk_identity),
                                o->psk, o->psk_len);
     if (rc == 0 && o->psk_hint)
