@@ -202,6 +202,19 @@ int petrel_config_set_lossy_link_profile(petrel_config *cfg, uint32_t rtt_hint_m
     return 0;
 }
 
+int petrel_config_set_limits(petrel_config *cfg, size_t max_message, size_t max_reassembly)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    size_t message = max_message ? max_message : cfg->dtls.max_message_len;
+    size_t reassembly = max_reassembly ? max_reassembly : cfg->dtls.max_reassembly;
+    if (message < 256 || message > (1u << 24) - 1 || reassembly < message)
+        return PETREL_ERR_ARG;
+    cfg->dtls.max_message_len = message;
+    cfg->dtls.max_reassembly = reassembly;
+    return 0;
+}
+
 int petrel_config_set_replay_window(petrel_config *cfg, unsigned records)
 {
     if (!cfg || records < DTLS_REPLAY_MIN_BITS || records > DTLS_REPLAY_MAX_BITS)
@@ -234,8 +247,16 @@ int petrel_server_check_hello(const petrel_config *cfg, const uint8_t *peer_id, 
 {
     if (!cfg || !datagram || !reply || !reply_len || (peer_id_len && !peer_id))
         return PETREL_ERR_ARG;
-    return dtls_stateless_check(cfg->hs.prov, &cfg->cookies, peer_id, peer_id_len, datagram, len,
-                                reply, reply_cap, reply_len);
+    int rc = dtls_stateless_check(cfg->hs.prov, &cfg->cookies, peer_id, peer_id_len, datagram, len,
+                                  reply, reply_cap, reply_len);
+    /* Never send an unvalidated address more than 3 x what it sent
+     * (amplification limit; a HelloVerifyRequest is smaller than any
+     * ClientHello it can answer, so this only guards the invariant). */
+    if (rc == 0 && *reply_len > 3 * len) {
+        *reply_len = 0;
+        return PETREL_ERR_LIMIT;
+    }
+    return rc;
 }
 
 /* ======================================================================

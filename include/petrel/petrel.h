@@ -121,6 +121,17 @@ PETREL_API int petrel_config_set_timers(petrel_config *cfg, uint32_t initial_ms,
  */
 PETREL_API int petrel_config_set_lossy_link_profile(petrel_config *cfg, uint32_t rtt_hint_ms);
 
+/*
+ * Memory limits per connection, against peers that announce huge messages
+ * or scatter fragments: the longest handshake message accepted
+ * (max_message, default 16384 bytes, at least 256) and the bytes held for
+ * reassembly at once (max_reassembly, default 65536, at least
+ * max_message). Fragments beyond them are dropped. 0 leaves a value
+ * unchanged.
+ */
+PETREL_API int petrel_config_set_limits(petrel_config *cfg, size_t max_message,
+                                        size_t max_reassembly);
+
 /* Anti-replay window width in records (64 .. 1024, default 128). */
 PETREL_API int petrel_config_set_replay_window(petrel_config *cfg, unsigned records);
 
@@ -210,7 +221,9 @@ PETREL_API int petrel_sent(petrel_conn *conn, size_t n);
  * PETREL_REQUEST_SEND. */
 PETREL_API int petrel_encode_to_outdata(petrel_conn *conn, const uint8_t *data, size_t len);
 /* Write-buffer flow: *buf receives space for up to the returned number of
- * plaintext bytes; write them there, then petrel_encode_writebuf(len). */
+ * plaintext bytes; write them there, then petrel_encode_writebuf(len).
+ * No other call on conn may come between the two (the space is the next
+ * datagram's, and anything queued meanwhile would take it). */
 PETREL_API int petrel_get_writebuf(petrel_conn *conn, uint8_t **buf);
 PETREL_API int petrel_encode_writebuf(petrel_conn *conn, size_t len);
 /* The largest application payload one datagram can carry now. */

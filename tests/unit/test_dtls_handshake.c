@@ -470,6 +470,49 @@ static void same_seed_same_handshake(void **state)
     assert_memory_equal(first, second, 48);
 }
 
+/* The stateless gate answers an unknown address with less than it sent
+ * (amplification: at most 3x, RFC 6347 §4.2.1), and allocates nothing. */
+static void hello_verify_request_is_smaller_than_the_hello(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p, 20);
+    assert_int_equal(pair_start(&p), 0);
+    const uint8_t *hello;
+    int n = petrel_get_outdata(p.client, &hello);
+    assert_true(n > 0);
+    uint8_t reply[128];
+    size_t reply_len = 0;
+    static const uint8_t peer[] = {127, 0, 0, 1, 0x13, 0x88};
+    assert_int_equal(petrel_server_check_hello(p.server_cfg, peer, sizeof(peer), hello, (size_t)n,
+                                               reply, sizeof(reply), &reply_len),
+                     0);
+    assert_true(reply_len > 0);
+    assert_true(reply_len < (size_t)n);
+    /* Not a ClientHello: dropped, nothing to send. */
+    static const uint8_t junk[] = {23, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0};
+    assert_true(petrel_server_check_hello(p.server_cfg, peer, sizeof(peer), junk, sizeof(junk),
+                                          reply, sizeof(reply), &reply_len) < 0);
+    assert_int_equal(reply_len, 0);
+    pair_free(&p);
+}
+
+static void memory_limits_are_validated_and_honoured(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p, 21);
+    assert_int_equal(petrel_config_set_limits(p.server_cfg, 100, 0), PETREL_ERR_ARG);
+    assert_int_equal(petrel_config_set_limits(p.server_cfg, 4096, 1024), PETREL_ERR_ARG);
+    assert_int_equal(petrel_config_set_limits(p.server_cfg, 256, 512), 0);
+    assert_int_equal(petrel_config_set_limits(p.client_cfg, 256, 512), 0);
+    assert_int_equal(pair_start(&p), 0);
+    assert_int_equal(pair_run(&p, RUN_LIMIT_MS), 0);
+    assert_working(&p);
+    assert_true(petrel_conn_memory(p.server) > 0);
+    pair_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +533,8 @@ int main(void)
         cmocka_unit_test(writebuf_flow_and_payload_limit),
         cmocka_unit_test(app_data_before_handshake_is_refused),
         cmocka_unit_test(same_seed_same_handshake),
+        cmocka_unit_test(hello_verify_request_is_smaller_than_the_hello),
+        cmocka_unit_test(memory_limits_are_validated_and_honoured),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
