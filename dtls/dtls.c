@@ -572,6 +572,8 @@ static int process_handshake(dtls_layer *l, const dtls_record *rec, const uint8_
                              size_t len)
 {
     cursor_reader r = cursor_reader_init(plain, len);
+    if (len == 0)
+        drop(l, rec->length); /* RFC 5246 §6.2.1: no empty handshake records */
     while (cursor_reader_remaining(&r) > 0) {
         dtls_hs_fragment f;
         if (dtls_hs_fragment_read(&r, &f) < 0) {
@@ -616,8 +618,13 @@ static int process_record(dtls_layer *l, dtls_record *rec, dtls_event *ev, const
     /* RFC 6347 §4.1.2.7: invalid records are dropped silently. Records of
      * another epoch cannot be read (a future epoch's keys are not known
      * yet, a past one's records are stale retransmissions). */
+    /* Epoch 0 is unauthenticated: a forged record could push the replay
+     * window far ahead and make every genuine record after it look stale.
+     * The window guards protected epochs only; in epoch 0 duplicates are
+     * harmless (the reassembler recognises repeated fragments). */
+    bool protected_epoch = rec->epoch > 0;
     if (!version_ok || rec->epoch != l->read_epoch ||
-        !dtls_replay_check(&l->replay[idx], rec->seq)) {
+        (protected_epoch && !dtls_replay_check(&l->replay[idx], rec->seq))) {
         drop(l, rec->length);
         return 0;
     }
@@ -630,7 +637,8 @@ static int process_record(dtls_layer *l, dtls_record *rec, dtls_event *ev, const
                          (unsigned)rec->epoch);
         return 0;
     }
-    dtls_replay_accept(&l->replay[idx], rec->seq);
+    if (protected_epoch)
+        dtls_replay_accept(&l->replay[idx], rec->seq);
     l->stats.records_accepted++;
 
     switch (rec->type) {
