@@ -315,6 +315,7 @@ struct petrel_udp_server {
     int fd;
     int port;
     size_t count;
+    size_t half_open; /* sessions not yet established */
     uint64_t next_rotation;
     petrel_udp_session *buckets[UDP_BUCKETS];
     petrel_udp_session *all;
@@ -353,6 +354,8 @@ static void session_free(petrel_udp_server *srv, petrel_udp_session *s, int reas
     if (s->next)
         s->next->prev = s->prev;
     srv->count--;
+    if (!s->established)
+        srv->half_open--;
     petrel_conn_free(s->conn);
     platform_free(srv->platform, s);
 }
@@ -382,6 +385,7 @@ static petrel_udp_session *session_new(petrel_udp_server *srv, const udp_addr *a
         srv->all->prev = s;
     srv->all = s;
     srv->count++;
+    srv->half_open++;
     return s;
 }
 
@@ -406,10 +410,12 @@ petrel_udp_server *petrel_udp_server_new(petrel_config *cfg, const char *host, c
     srv->platform = p;
     srv->ref = ref;
     srv->fd = -1;
-    srv->opt = (petrel_udp_server_options){1024, 300000, 60000, 60000};
+    srv->opt = (petrel_udp_server_options){1024, 256, 300000, 60000, 60000};
     if (options) {
         if (options->max_sessions)
             srv->opt.max_sessions = options->max_sessions;
+        if (options->max_half_open)
+            srv->opt.max_half_open = options->max_half_open;
         if (options->idle_timeout_ms)
             srv->opt.idle_timeout_ms = options->idle_timeout_ms;
         if (options->handshake_timeout_ms)
@@ -463,6 +469,11 @@ size_t petrel_udp_server_session_count(const petrel_udp_server *srv)
     return srv ? srv->count : 0;
 }
 
+size_t petrel_udp_server_half_open_count(const petrel_udp_server *srv)
+{
+    return srv ? srv->half_open : 0;
+}
+
 /* Feeds one datagram to a session. Returns a negative error when the
  * session has ended (after on_closed). */
 static int session_feed(petrel_udp_server *srv, petrel_udp_session *s, const uint8_t *dgram,
@@ -481,6 +492,7 @@ static int session_feed(petrel_udp_server *srv, petrel_udp_session *s, const uin
     while (rc >= 0) {
         if (rc == PETREL_HANDSHAKE_COMPLETE) {
             s->established = true;
+            srv->half_open--;
             if (srv->handlers.on_established)
                 srv->handlers.on_established(srv->ref, s);
         } else if (rc == PETREL_APP_DATA) {
@@ -520,7 +532,7 @@ static void on_unknown_peer(petrel_udp_server *srv, const udp_addr *from, const 
         (void)sendto(srv->fd, reply, reply_len, 0, (const struct sockaddr *)&from->sa, from->len);
         return;
     }
-    if (rc != 1 || srv->count >= srv->opt.max_sessions)
+    if (rc != 1 || srv->count >= srv->opt.max_sessions || srv->half_open >= srv->opt.max_half_open)
         return;
     petrel_udp_session *s = session_new(srv, from, key, key_len);
     if (s)

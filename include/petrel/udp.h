@@ -66,7 +66,10 @@ typedef struct petrel_udp_server_handlers {
 } petrel_udp_server_handlers;
 
 typedef struct petrel_udp_server_options {
-    size_t max_sessions;           /* default 1024 */
+    size_t max_sessions; /* default 1024 */
+    /* Sessions whose handshake has not completed (a valid cookie proves
+     * the address, not the intent): default 256. */
+    size_t max_half_open;
     uint32_t idle_timeout_ms;      /* established, silent: default 300000 */
     uint32_t handshake_timeout_ms; /* half-open: default 60000 */
     uint32_t cookie_rotation_ms;   /* default 60000 */
@@ -88,6 +91,8 @@ PETREL_API int petrel_udp_server_run_once(petrel_udp_server *srv, int max_wait_m
 PETREL_API int petrel_udp_server_port(const petrel_udp_server *srv);
 PETREL_API int petrel_udp_server_fd(const petrel_udp_server *srv);
 PETREL_API size_t petrel_udp_server_session_count(const petrel_udp_server *srv);
+/* Sessions whose handshake is still under way. */
+PETREL_API size_t petrel_udp_server_half_open_count(const petrel_udp_server *srv);
 
 PETREL_API int petrel_udp_session_send(petrel_udp_session *s, const uint8_t *data, size_t len);
 PETREL_API int petrel_udp_session_close(petrel_udp_session *s);

@@ -835,6 +835,36 @@ static void test_idle_session_expires(void **state)
     assert_server_healthy(h);
 }
 
+/* max_half_open = 2: two peers that pass the cookie check and go silent
+ * fill the half-open places; a third peer's second ClientHello gets no
+ * session (no answer), while the two expire and then a normal client
+ * gets in. */
+static void test_max_half_open(void **state)
+{
+    harness *h = *state;
+    const petrel_udp_server_options opt = {.max_half_open = 2, .handshake_timeout_ms = 400};
+    server_start(h, "127.0.0.1", AF_INET, &opt);
+    uint8_t ch2[DGRAM_MAX], buf[DGRAM_MAX];
+    for (int i = 0; i < 2; i++) {
+        int fd = raw_socket(h);
+        (void)raw_cookie_exchange(raw_conn(h), fd, ch2, true);
+        assert_true(raw_recv(fd, buf, sizeof(buf), WAIT_MS) > REC_HEADER_LEN);
+    }
+    assert_true(wait_for(h, sessions_are, 2, WAIT_MS));
+    int third = raw_socket(h);
+    (void)raw_cookie_exchange(raw_conn(h), third, ch2, true);
+    /* No server flight comes back within well under the half-open
+     * lifetime: the hello was refused. */
+    assert_true(raw_recv(third, buf, sizeof(buf), 200) < 0);
+    server_sync(h);
+    server_view v = view(h);
+    assert_int_equal(v.max_sessions, 2);
+    assert_true(wait_for(h, closed_at_least, 2, 3000));
+    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
+    client_echo(client_connect(h), "after the half-open ones expired");
+    assert_server_healthy(h);
+}
+
 /* max_sessions = 3: a fourth peer cannot get in while three are alive;
  * the three keep working, and a place freed by a close can be taken. */
 static void test_max_sessions(void **state)
@@ -955,6 +985,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_half_open_session_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_session_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_sessions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_half_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_loopback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_without_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_unresolvable_host, setup, teardown),
