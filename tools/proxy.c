@@ -1,6 +1,6 @@
 /*
  * petrel proxy --listen HOST:PORT --forward HOST:PORT [impairments] [--seed N]
- *              [--duration S] [--port-file FILE] [-v]
+ *              [--duration S] [--port-file FILE] [--dump DIR] [-v]
  *
  * A UDP proxy that impairs the traffic it relays, with the engine of
  * tests/lossy/impair.c on the wall clock. Each client address gets its own
@@ -14,6 +14,11 @@
  *
  * Counters for each direction are printed when it stops (SIGINT, SIGTERM,
  * or after --duration seconds).
+ *
+ * --dump DIR writes every datagram the proxy receives, before impairment,
+ * to DIR (created if missing) as NNNNNN-c2s.bin or NNNNNN-s2c.bin, where
+ * NNNNNN counts the datagrams of both directions from 000000, so that the
+ * file names sort in arrival order.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -24,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,6 +67,8 @@ typedef struct proxy {
     pending queue[PROXY_MAX_PENDING];
     size_t queued;
     uint64_t queue_full_drops;
+    const char *dump_dir; /* --dump, or NULL */
+    unsigned long dumped;
     int verbose;
 } proxy;
 
@@ -104,6 +112,20 @@ static int flow_for(proxy *px, const struct sockaddr_storage *from, socklen_t le
     f->upstream = fd;
     f->last_active = now;
     return free_slot;
+}
+
+/* --dump: one file per datagram received, named in arrival order. */
+static void dump_datagram(proxy *px, int direction, const uint8_t *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%06lu-%s.bin", px->dump_dir, px->dumped++,
+             direction == C2S ? "c2s" : "s2c");
+    FILE *f = fopen(path, "wb");
+    bool ok = f && fwrite(data, 1, len, f) == len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok)
+        fprintf(stderr, "petrel proxy: cannot write %s\n", path);
 }
 
 /* Runs one datagram through the direction's impairment and queues the
@@ -183,7 +205,9 @@ static void proxy_usage(void)
                     "                    [--loss P%%] [--delay D] [--jitter J] [--reorder P%%]\n"
                     "                    [--duplicate P%%] [--corrupt P%%] [--rate R] [--mtu N]\n"
                     "                    [--blackout A-B] (each also as --c2s-NAME / --s2c-NAME)\n"
-                    "                    [--duration S] [--port-file FILE] [-v]\n");
+                    "                    [--duration S] [--port-file FILE] [--dump DIR] [-v]\n"
+                    "  --dump DIR: write each datagram received, before impairment, to\n"
+                    "              DIR/NNNNNN-c2s.bin or -s2c.bin (NNNNNN: arrival order)\n");
 }
 
 static bool is_impairment(const char *name)
@@ -234,6 +258,8 @@ int tool_proxy(int argc, char **argv)
             duration_s = strtod(value, NULL);
         } else if (strcmp(name, "port-file") == 0) {
             port_file = value;
+        } else if (strcmp(name, "dump") == 0) {
+            px.dump_dir = value;
         } else {
             int first = C2S, last = S2C;
             if (strncmp(name, "c2s-", 4) == 0) {
@@ -293,6 +319,8 @@ int tool_proxy(int argc, char **argv)
     printf("proxy %s:%s -> %s:%s, seed %llu\n  c2s: %s\n  s2c: %s\n", lhost, bound_port, fhost,
            fport, seed, desc[C2S], desc[S2C]);
     fflush(stdout);
+    if (px.dump_dir && mkdir(px.dump_dir, 0777) != 0 && errno != EEXIST)
+        return tool_fail("proxy", "cannot create --dump directory", 0);
     if (port_file) {
         FILE *f = fopen(port_file, "w");
         if (!f || fprintf(f, "%s\n", bound_port) < 0 || fclose(f) != 0)
@@ -343,6 +371,8 @@ int tool_proxy(int argc, char **argv)
                     got = recv(px.flows[fl].upstream, buf, sizeof(buf), 0);
                 if (got < 0)
                     break;
+                if (px.dump_dir)
+                    dump_datagram(&px, map[k] < 0 ? C2S : S2C, buf, (size_t)got);
                 if (fl < 0 && (fl = flow_for(&px, &from, from_len, now)) < 0)
                     continue;
                 px.flows[fl].last_active = now;
