@@ -109,12 +109,16 @@ int petrel_config_set_psk(petrel_config *cfg, const uint8_t *identity, size_t id
     cfg->hs.client_psk = entry;
     cfg->hs.has_client_psk = true;
     size_t n = cfg->hs.psk_table_count;
-    hs_psk_entry *table =
-        platform_realloc(&cfg->platform, cfg->hs.psk_table, (n + 1) * sizeof(*table));
+    /* A new table rather than realloc, so that the old one's keys are
+     * wiped before its memory is released. */
+    hs_psk_entry *table = platform_calloc(&cfg->platform, n + 1, sizeof(*table));
     petrel_wipe(&entry, sizeof(entry));
     if (!table)
         return PETREL_ERR_NOMEM;
+    if (n)
+        memcpy(table, cfg->hs.psk_table, n * sizeof(*table));
     table[n] = cfg->hs.client_psk;
+    platform_free_secret(&cfg->platform, cfg->hs.psk_table, n * sizeof(*table));
     cfg->hs.psk_table = table;
     cfg->hs.psk_table_count = n + 1;
     return 0;

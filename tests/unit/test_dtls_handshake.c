@@ -279,6 +279,32 @@ static void psk_lookup_callback_serves_identities(void **state)
     pair_free(&p);
 }
 
+/* The server's static table holds several identities; each client finds
+ * its own key. */
+static void server_table_serves_several_identities(void **state)
+{
+    (void)state;
+    static const uint8_t key_b[20] = {0xb0, 0xb1, 0xb2};
+    for (int which = 0; which < 2; which++) {
+        pair p;
+        pair_init(&p, 30 + (uint64_t)which);
+        assert_int_equal(
+            petrel_config_set_psk(p.server_cfg, (const uint8_t *)"second", 6, key_b, sizeof(key_b)),
+            0);
+        if (which == 1) {
+            petrel_config_free(p.client_cfg);
+            p.client_cfg = petrel_config_new(&p.platform);
+            assert_int_equal(petrel_config_set_psk(p.client_cfg, (const uint8_t *)"second", 6,
+                                                   key_b, sizeof(key_b)),
+                             0);
+        }
+        assert_int_equal(pair_start(&p), 0);
+        assert_int_equal(pair_run(&p, RUN_LIMIT_MS), 0);
+        assert_working(&p);
+        pair_free(&p);
+    }
+}
+
 static void no_common_suite_is_handshake_failure(void **state)
 {
     (void)state;
@@ -525,6 +551,7 @@ int main(void)
         cmocka_unit_test(wrong_key_fails_with_auth_error),
         cmocka_unit_test(unknown_identity_is_refused),
         cmocka_unit_test(psk_lookup_callback_serves_identities),
+        cmocka_unit_test(server_table_serves_several_identities),
         cmocka_unit_test(no_common_suite_is_handshake_failure),
         cmocka_unit_test(insecure_suites_are_refused),
         cmocka_unit_test(silence_ends_in_handshake_timeout),
