@@ -518,11 +518,14 @@ static int server_cookie_gate(dtls_layer *l, const uint8_t *msg, size_t len, uin
 
 /* The peer repeated the end of its previous flight: ours was lost, so
  * resend it now rather than at the next timer (RFC 6347 §4.2.4). */
-static int on_past_fragment(dtls_layer *l, const dtls_hs_fragment *f)
+static int on_past_fragment(dtls_layer *l, bool fresh_record, const dtls_hs_fragment *f)
 {
     bool tail = f->message_seq + 1 == l->reassembler.next_seq &&
                 f->fragment_offset + f->fragment_length == f->length;
-    if (!tail || !l->have_flight || l->flight_open)
+    /* A real retransmission comes in a record with a new sequence number;
+     * a copy the network duplicated (epoch 0 has no replay window) does
+     * not, and must not make us resend. */
+    if (!tail || !fresh_record || !l->have_flight || l->flight_open)
         return 0;
     dtls_timer_resent_early(&l->timer);
     return retransmit(l);
@@ -568,8 +571,8 @@ static int deliver_messages(dtls_layer *l, uint64_t record_seq)
     return 0;
 }
 
-static int process_handshake(dtls_layer *l, const dtls_record *rec, const uint8_t *plain,
-                             size_t len)
+static int process_handshake(dtls_layer *l, const dtls_record *rec, bool fresh_record,
+                             const uint8_t *plain, size_t len)
 {
     cursor_reader r = cursor_reader_init(plain, len);
     if (len == 0)
@@ -593,7 +596,7 @@ static int process_handshake(dtls_layer *l, const dtls_record *rec, const uint8_
         }
         int rc = dtls_reassembler_add(&l->reassembler, &f);
         if (rc == DTLS_REASM_PAST) {
-            PETREL_TRY(on_past_fragment(l, &f));
+            PETREL_TRY(on_past_fragment(l, fresh_record, &f));
             continue;
         }
         if (rc == PETREL_ERR_NOMEM)
@@ -640,10 +643,16 @@ static int process_record(dtls_layer *l, dtls_record *rec, dtls_event *ev, const
     if (protected_epoch)
         dtls_replay_accept(&l->replay[idx], rec->seq);
     l->stats.records_accepted++;
+    /* Above every sequence number seen in this epoch so far? A forged
+     * high number only makes later records look old here, which turns off
+     * the early resend and leaves the timer to do the work. */
+    bool fresh_record = rec->seq >= l->next_record_seq[idx];
+    if (fresh_record)
+        l->next_record_seq[idx] = rec->seq + 1;
 
     switch (rec->type) {
     case DTLS_CT_HANDSHAKE:
-        PETREL_TRY(process_handshake(l, rec, plain, len));
+        PETREL_TRY(process_handshake(l, rec, fresh_record, plain, len));
         if (l->complete_pending) {
             l->complete_pending = false;
             *ev = DTLS_EVENT_HANDSHAKE_COMPLETE;

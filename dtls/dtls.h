@@ -116,6 +116,9 @@ typedef struct dtls_layer {
     size_t dgram_first;
     size_t dgram_count;
 
+    /* Per epoch, one past the highest record sequence number received:
+     * only a record above it may trigger an early resend. */
+    uint64_t next_record_seq[2];
     bool complete_pending; /* the handshake finished: report it */
     /* Records of the new epoch that failed to authenticate during the
      * handshake: dropped (RFC 6347 §4.1.2.7), but a handshake that then
