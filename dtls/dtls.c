@@ -20,6 +20,24 @@ static void drop(dtls_layer *l, size_t bytes)
  * The output queue
  * ====================================================================== */
 
+/* Grows *buf (capacity *cap) to hold at least need bytes, doubling from
+ * first; the contents are kept. */
+static int buffer_reserve(const petrel_platform *platform, uint8_t **buf, size_t *cap, size_t need,
+                          size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t grown_cap = *cap ? *cap : first;
+    while (grown_cap < need)
+        grown_cap *= 2;
+    uint8_t *grown = platform_realloc(platform, *buf, grown_cap);
+    if (!grown)
+        return PETREL_ERR_NOMEM;
+    *buf = grown;
+    *cap = grown_cap;
+    return 0;
+}
+
 /* Room for one more datagram of up to pmtu bytes at out + out_len. */
 static int out_reserve(dtls_layer *l)
 {
@@ -27,18 +45,7 @@ static int out_reserve(dtls_layer *l)
         return PETREL_ERR_LIMIT;
     if (l->dgram_count == 0)
         l->out_len = l->out_head = 0;
-    size_t need = l->out_len + l->pmtu;
-    if (need <= l->out_cap)
-        return 0;
-    size_t cap = l->out_cap ? l->out_cap : 4 * l->pmtu;
-    while (cap < need)
-        cap *= 2;
-    uint8_t *grown = platform_realloc(l->platform, l->out, cap);
-    if (!grown)
-        return PETREL_ERR_NOMEM;
-    l->out = grown;
-    l->out_cap = cap;
-    return 0;
+    return buffer_reserve(l->platform, &l->out, &l->out_cap, l->out_len + l->pmtu, 4 * l->pmtu);
 }
 
 static cursor_writer out_begin(dtls_layer *l)
@@ -96,16 +103,8 @@ static int flight_append(dtls_layer *l, size_t len, uint8_t **at)
 {
     if (l->entry_count >= DTLS_FLIGHT_MAX_ENTRIES)
         return PETREL_ERR_LIMIT;
-    if (l->flight_len + len > l->flight_cap) {
-        size_t cap = l->flight_cap ? l->flight_cap : 1024;
-        while (cap < l->flight_len + len)
-            cap *= 2;
-        uint8_t *grown = platform_realloc(l->platform, l->flight_buf, cap);
-        if (!grown)
-            return PETREL_ERR_NOMEM;
-        l->flight_buf = grown;
-        l->flight_cap = cap;
-    }
+    PETREL_TRY(
+        buffer_reserve(l->platform, &l->flight_buf, &l->flight_cap, l->flight_len + len, 1024));
     *at = l->flight_buf + l->flight_len;
     return 0;
 }
