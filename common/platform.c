@@ -40,6 +40,12 @@ uint64_t petrel_default_clock_ms(void *ref)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+int64_t petrel_default_time_s(void *ref)
+{
+    (void)ref;
+    return (int64_t)time(NULL);
+}
+
 const char *petrel_log_level_name(petrel_log_level level)
 {
     switch (level) {
@@ -71,6 +77,7 @@ petrel_platform petrel_platform_default(void)
         .free = petrel_default_free,
         .clock_ms = petrel_default_clock_ms,
         .rng = petrel_default_rng,
+        .time_s = petrel_default_time_s,
         .log = petrel_default_log,
         .log_level = PETREL_LOG_WARNING,
     };
@@ -115,6 +122,12 @@ void platform_free_secret(const petrel_platform *p, void *ptr, size_t len)
 uint64_t platform_now_ms(const petrel_platform *p)
 {
     return p->clock_ms(p->clock_ref);
+}
+
+int64_t platform_time_s(const petrel_platform *p)
+{
+    /* A platform filled in by hand before the hook existed has NULL here. */
+    return p->time_s ? p->time_s(p->time_ref) : petrel_default_time_s(NULL);
 }
 
 int platform_random(const petrel_platform *p, void *buf, size_t len)

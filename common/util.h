@@ -38,6 +38,8 @@ void platform_free(const petrel_platform *p, void *ptr);
 /* Zeroes len bytes at ptr before freeing (for secrets). */
 void platform_free_secret(const petrel_platform *p, void *ptr, size_t len);
 uint64_t platform_now_ms(const petrel_platform *p);
+/* Wall-clock seconds since the Unix epoch (certificate validity only). */
+int64_t platform_time_s(const petrel_platform *p);
 PETREL_MUST_CHECK int platform_random(const petrel_platform *p, void *buf, size_t len);
 
 /* Formats and passes one line to the log hook when level is at or below

@@ -9,8 +9,7 @@
 #include <petrel/petrel.h>
 
 #include "conn/conn_internal.h"
-#include "dtls/dtls.h"
-#include "handshake/handshake.h"
+#include "conn/conn_types.h"
 
 #define CONN_READBUF_LEN (DTLS_MAX_PLAINTEXT + 2048 + DTLS_RECORD_HEADER_LEN)
 
@@ -23,25 +22,6 @@
 #define LOSSY_RTT_FACTOR   2
 #define LOSSY_MIN_MS       50
 #define LOSSY_RETRANSMITS  30
-
-struct petrel_config {
-    petrel_platform platform;
-    hs_config hs;
-    dtls_config dtls;
-    dtls_cookie_secrets cookies;
-};
-
-struct petrel_conn {
-    const petrel_config *cfg;
-    petrel_role role;
-    hs_ctx hs;
-    dtls_layer dtls;
-    int error; /* sticky: once failed, always failed */
-    bool close_sent;
-    bool close_received;
-    uint8_t *readbuf;    /* one datagram */
-    cursor_reader input; /* what is left of it */
-};
 
 /* ======================================================================
  * Configuration
@@ -59,7 +39,9 @@ petrel_config *petrel_config_new(const petrel_platform *platform)
     cfg->hs.suite_count = hs_default_suite_count;
     cfg->hs.groups[0] = CRYPTO_GROUP_X25519;
     cfg->hs.groups[1] = CRYPTO_GROUP_SECP256R1;
-    cfg->hs.group_count = 2;
+    cfg->hs.groups[2] = CRYPTO_GROUP_SECP384R1;
+    cfg->hs.group_count = 3;
+    cfg->hs.max_depth = HS_DEFAULT_VERIFY_DEPTH;
     cfg->dtls.pmtu = DTLS_DEFAULT_PMTU;
     cfg->dtls.replay_window = DTLS_REPLAY_DEFAULT_BITS;
     cfg->dtls.timer =
@@ -80,6 +62,7 @@ void petrel_config_free(petrel_config *cfg)
     if (!cfg)
         return;
     petrel_platform p = cfg->platform;
+    conn_config_free_certs(cfg);
     platform_free_secret(&p, cfg->hs.psk_table, cfg->hs.psk_table_count * sizeof(hs_psk_entry));
     platform_free_secret(&p, cfg, sizeof(*cfg));
 }
@@ -162,6 +145,22 @@ int petrel_config_set_suites(petrel_config *cfg, const uint16_t *suites, size_t 
     }
     memcpy(cfg->hs.suites, suites, count * sizeof(uint16_t));
     cfg->hs.suite_count = count;
+    return 0;
+}
+
+int petrel_config_set_groups(petrel_config *cfg, const uint16_t *groups, size_t count)
+{
+    if (!cfg || !groups || count == 0 || count > HS_MAX_GROUPS)
+        return PETREL_ERR_ARG;
+    for (size_t i = 0; i < count; i++) {
+        if (!cfg->hs.prov->kex((crypto_group_id)groups[i])) {
+            platform_log(&cfg->platform, PETREL_LOG_ERROR, "group 0x%04x is not supported",
+                         groups[i]);
+            return PETREL_ERR_UNSUPPORTED;
+        }
+    }
+    memcpy(cfg->hs.groups, groups, count * sizeof(uint16_t));
+    cfg->hs.group_count = count;
     return 0;
 }
 
@@ -288,6 +287,8 @@ petrel_conn *petrel_conn_new(const petrel_config *cfg, petrel_role role, petrel_
         petrel_conn_free(conn);
         return NULL;
     }
+    conn->hs.conn = conn;
+    memcpy(conn->hs.server_name, cfg->hs.server_name, sizeof(conn->hs.server_name));
     return conn;
 }
 
@@ -314,7 +315,8 @@ static int fail(petrel_conn *conn, int error)
     if (conn->error)
         return conn->error;
     conn->error = error;
-    int alert = petrel_error_alert(error);
+    /* The certificate callback may have chosen the alert itself. */
+    int alert = conn->hs.alert ? conn->hs.alert : petrel_error_alert(error);
     if (alert && !conn->close_sent && petrel_error_class_of(error) != PETREL_ERRCLASS_PEER &&
         dtls_write_alert(&conn->dtls, 2, (uint8_t)alert) == 0)
         conn->close_sent = true;
@@ -555,7 +557,10 @@ size_t petrel_conn_memory(const petrel_conn *conn)
 {
     if (!conn)
         return 0;
-    return sizeof(*conn) + CONN_READBUF_LEN + dtls_layer_memory(&conn->dtls) - sizeof(conn->dtls);
+    /* The peer's certificates are kept for petrel_peer_certificate. */
+    size_t chain = conn->hs.peer_chain_offsets[conn->hs.peer_chain_count];
+    return sizeof(*conn) + CONN_READBUF_LEN + dtls_layer_memory(&conn->dtls) - sizeof(conn->dtls) +
+           chain;
 }
 
 int petrel_export_master_secret(const petrel_conn *conn, uint8_t out[48])

@@ -1,5 +1,7 @@
 /*
- * The crypto provider over OpenSSL libcrypto 3.x.
+ * The crypto provider over OpenSSL libcrypto 3.x: the primitives and
+ * signature keys (certificates and path validation are in
+ * crypto/openssl_x509.c).
  *
  * Every primitive here is OpenSSL's; this file only adapts calling
  * conventions to crypto/provider.h. Objects are allocated with OpenSSL's
@@ -7,7 +9,7 @@
  * CRYPTO_set_mem_functions(). OpenSSL's error queue is cleared after every
  * failure so that petrel never leaves errors behind for the application.
  */
-#include "crypto/provider.h"
+#include "crypto/openssl_internal.h"
 
 #include <limits.h>
 #include <string.h>
@@ -22,16 +24,11 @@
 #include <openssl/kdf.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
-
-/* Maps an OpenSSL failure to a petrel code and drops OpenSSL's queue. */
-static int ossl_fail(int code)
-{
-    ERR_clear_error();
-    return code;
-}
 
 static const char *hash_name(crypto_hash_id id)
 {
@@ -630,12 +627,6 @@ static const crypto_kex_alg *ossl_kex(crypto_group_id id)
  * Signature keys
  * ====================================================================== */
 
-struct crypto_pkey {
-    EVP_PKEY *pkey;
-    crypto_key_type type;
-    bool has_private;
-};
-
 static void ossl_pkey_free(crypto_pkey *key)
 {
     if (!key)
@@ -644,8 +635,7 @@ static void ossl_pkey_free(crypto_pkey *key)
     OPENSSL_free(key);
 }
 
-/* Wraps pkey (taking ownership) after checking it is a supported type. */
-static int pkey_wrap(EVP_PKEY *pkey, bool has_private, crypto_pkey **out)
+int crypto_openssl_pkey_wrap(EVP_PKEY *pkey, bool has_private, crypto_pkey **out)
 {
     crypto_key_type type;
     char group[32];
@@ -690,13 +680,13 @@ static int ossl_pkey_from_der(const uint8_t *der, size_t len, crypto_pkey **out)
     const unsigned char *p = der;
     EVP_PKEY *pkey = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, NULL, NULL);
     if (pkey && p == der + len)
-        return pkey_wrap(pkey, true, out);
+        return crypto_openssl_pkey_wrap(pkey, true, out);
     EVP_PKEY_free(pkey);
     ERR_clear_error();
     p = der;
     pkey = d2i_PUBKEY_ex(NULL, &p, (long)len, NULL, NULL);
     if (pkey && p == der + len)
-        return pkey_wrap(pkey, false, out);
+        return crypto_openssl_pkey_wrap(pkey, false, out);
     EVP_PKEY_free(pkey);
     return ossl_fail(PETREL_ERR_KEY_PARSE);
 }
@@ -721,30 +711,30 @@ static int ossl_pkey_generate(crypto_key_type type, unsigned rsa_bits, crypto_pk
     }
     if (!pkey)
         return ossl_fail(PETREL_ERR_CRYPTO);
-    return pkey_wrap(pkey, true, out);
+    return crypto_openssl_pkey_wrap(pkey, true, out);
 }
 
-/* The digest and padding a scheme asks for, if it fits the key. */
-static int sig_params(const crypto_pkey *key, crypto_sig_scheme scheme, const char **md,
+/* The hash and padding a scheme asks for, if it fits the key. */
+static int sig_params(const crypto_pkey *key, crypto_sig_scheme scheme, crypto_hash_id *hash,
                       int *padding)
 {
     bool ec = key->type != CRYPTO_KEY_RSA;
     *padding = 0;
     switch (scheme) {
     case CRYPTO_SIG_ECDSA_SECP256R1_SHA256:
-        *md = "SHA256";
+        *hash = CRYPTO_HASH_SHA256;
         return ec ? 0 : PETREL_ERR_KEY_MISMATCH;
     case CRYPTO_SIG_ECDSA_SECP384R1_SHA384:
-        *md = "SHA384";
+        *hash = CRYPTO_HASH_SHA384;
         return ec ? 0 : PETREL_ERR_KEY_MISMATCH;
     case CRYPTO_SIG_RSA_PKCS1_SHA256:
     case CRYPTO_SIG_RSA_PKCS1_SHA384:
-        *md = scheme == CRYPTO_SIG_RSA_PKCS1_SHA256 ? "SHA256" : "SHA384";
+        *hash = scheme == CRYPTO_SIG_RSA_PKCS1_SHA256 ? CRYPTO_HASH_SHA256 : CRYPTO_HASH_SHA384;
         *padding = RSA_PKCS1_PADDING;
         return ec ? PETREL_ERR_KEY_MISMATCH : 0;
     case CRYPTO_SIG_RSA_PSS_RSAE_SHA256:
     case CRYPTO_SIG_RSA_PSS_RSAE_SHA384:
-        *md = scheme == CRYPTO_SIG_RSA_PSS_RSAE_SHA256 ? "SHA256" : "SHA384";
+        *hash = scheme == CRYPTO_SIG_RSA_PSS_RSAE_SHA256 ? CRYPTO_HASH_SHA256 : CRYPTO_HASH_SHA384;
         *padding = RSA_PKCS1_PSS_PADDING;
         return ec ? PETREL_ERR_KEY_MISMATCH : 0;
     }
@@ -766,9 +756,10 @@ static bool sig_set_padding(EVP_PKEY_CTX *pctx, int padding)
 static int ossl_sign(const crypto_pkey *key, crypto_sig_scheme scheme, const uint8_t *msg,
                      size_t msg_len, uint8_t *sig, size_t sig_cap, size_t *sig_len)
 {
-    const char *md;
+    crypto_hash_id hash;
     int padding;
-    PETREL_TRY(sig_params(key, scheme, &md, &padding));
+    PETREL_TRY(sig_params(key, scheme, &hash, &padding));
+    const char *md = hash_name(hash);
     if (!key->has_private)
         return PETREL_ERR_KEY_MISMATCH;
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
@@ -792,9 +783,10 @@ static int ossl_sign(const crypto_pkey *key, crypto_sig_scheme scheme, const uin
 static int ossl_verify(const crypto_pkey *key, crypto_sig_scheme scheme, const uint8_t *msg,
                        size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
-    const char *md;
+    crypto_hash_id hash;
     int padding;
-    PETREL_TRY(sig_params(key, scheme, &md, &padding));
+    PETREL_TRY(sig_params(key, scheme, &hash, &padding));
+    const char *md = hash_name(hash);
     EVP_MD_CTX *mctx = EVP_MD_CTX_new();
     EVP_PKEY_CTX *pctx = NULL;
     int rc = PETREL_ERR_CRYPTO;
@@ -805,6 +797,260 @@ static int ossl_verify(const crypto_pkey *key, crypto_sig_scheme scheme, const u
     }
     EVP_MD_CTX_free(mctx);
     return rc < 0 ? ossl_fail(rc) : 0;
+}
+
+/* An EVP_PKEY_CTX set up to sign or verify a digest made with the scheme's
+ * hash. Checks the scheme against the key and the digest length. */
+static int digest_ctx_new(const crypto_pkey *key, crypto_sig_scheme scheme, size_t digest_len,
+                          bool sign, EVP_PKEY_CTX **out)
+{
+    crypto_hash_id hash;
+    int padding;
+    PETREL_TRY(sig_params(key, scheme, &hash, &padding));
+    const EVP_MD *md = hash_md(hash);
+    if (!md || digest_len != (size_t)EVP_MD_get_size(md))
+        return PETREL_ERR_ARG;
+    if (sign && !key->has_private)
+        return PETREL_ERR_KEY_MISMATCH;
+    EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+    if (!pctx)
+        return ossl_fail(PETREL_ERR_NOMEM);
+    /* The padding first: the PSS salt length is checked against it. */
+    if ((sign ? EVP_PKEY_sign_init(pctx) : EVP_PKEY_verify_init(pctx)) != 1 ||
+        !sig_set_padding(pctx, padding) || EVP_PKEY_CTX_set_signature_md(pctx, md) != 1) {
+        EVP_PKEY_CTX_free(pctx);
+        return ossl_fail(PETREL_ERR_CRYPTO);
+    }
+    *out = pctx;
+    return 0;
+}
+
+static int ossl_sign_digest(const crypto_pkey *key, crypto_sig_scheme scheme, const uint8_t *digest,
+                            size_t digest_len, uint8_t *sig, size_t sig_cap, size_t *sig_len)
+{
+    EVP_PKEY_CTX *pctx;
+    PETREL_TRY(digest_ctx_new(key, scheme, digest_len, true, &pctx));
+    size_t max_len = 0;
+    int rc = PETREL_ERR_CRYPTO;
+    if (EVP_PKEY_sign(pctx, NULL, &max_len, digest, digest_len) == 1) {
+        if (max_len > sig_cap) {
+            rc = PETREL_ERR_BUFFER_TOO_SMALL;
+        } else {
+            *sig_len = sig_cap;
+            if (EVP_PKEY_sign(pctx, sig, sig_len, digest, digest_len) == 1)
+                rc = 0;
+        }
+    }
+    EVP_PKEY_CTX_free(pctx);
+    return rc < 0 ? ossl_fail(rc) : 0;
+}
+
+static int ossl_verify_digest(const crypto_pkey *key, crypto_sig_scheme scheme,
+                              const uint8_t *digest, size_t digest_len, const uint8_t *sig,
+                              size_t sig_len)
+{
+    EVP_PKEY_CTX *pctx;
+    PETREL_TRY(digest_ctx_new(key, scheme, digest_len, false, &pctx));
+    /* 0 is a bad signature, < 0 a malformed one: both are invalid. */
+    int rc =
+        EVP_PKEY_verify(pctx, sig, sig_len, digest, digest_len) == 1 ? 0 : PETREL_ERR_SIGNATURE;
+    EVP_PKEY_CTX_free(pctx);
+    return rc < 0 ? ossl_fail(rc) : 0;
+}
+
+/* ======================================================================
+ * Keys from PEM or DER
+ * ====================================================================== */
+
+/* A private key from DER: EncryptedPrivateKeyInfo (decrypted with
+ * password), else PKCS#8, SEC1 or PKCS#1. */
+static int private_from_der(const uint8_t *der, size_t len, const char *password, crypto_pkey **out)
+{
+    if (len == 0 || len > LONG_MAX)
+        return PETREL_ERR_KEY_PARSE;
+    /* An EncryptedPrivateKeyInfo is SEQUENCE { AlgorithmIdentifier, OCTET
+     * STRING }; none of the plain encodings parses as one, since they all
+     * start with an INTEGER. */
+    const unsigned char *p = der;
+    X509_SIG *encrypted = d2i_X509_SIG(NULL, &p, (long)len);
+    if (encrypted && p == der + len) {
+        PKCS8_PRIV_KEY_INFO *p8 = NULL;
+        size_t pass_len = password ? strlen(password) : 0;
+        /* A wrong password fails the padding check or, when the padding
+         * happens to come out right, the parse of the decrypted bytes:
+         * PKCS8_decrypt_ex returns NULL for both. */
+        if (password && pass_len <= INT_MAX)
+            p8 = PKCS8_decrypt_ex(encrypted, password, (int)pass_len, NULL, NULL);
+        X509_SIG_free(encrypted);
+        if (!p8)
+            return ossl_fail(PETREL_ERR_WRONG_PASSWORD);
+        EVP_PKEY *pkey = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
+        PKCS8_PRIV_KEY_INFO_free(p8); /* wipes the key octets */
+        if (!pkey)
+            return ossl_fail(PETREL_ERR_KEY_PARSE);
+        return crypto_openssl_pkey_wrap(pkey, true, out);
+    }
+    X509_SIG_free(encrypted);
+    ERR_clear_error();
+    p = der;
+    EVP_PKEY *pkey = d2i_AutoPrivateKey_ex(NULL, &p, (long)len, NULL, NULL);
+    if (pkey && p == der + len)
+        return crypto_openssl_pkey_wrap(pkey, true, out);
+    EVP_PKEY_free(pkey);
+    return ossl_fail(PETREL_ERR_KEY_PARSE);
+}
+
+/* Hands OpenSSL the password given to pkey_load_private, and never reads a
+ * terminal: without a password, decryption simply fails. */
+static int pem_password(char *buf, int size, int rwflag, void *ref)
+{
+    (void)rwflag;
+    const char *password = ref;
+    size_t len = password ? strlen(password) : 0;
+    if (!password || size < 0 || len > (size_t)size)
+        return -1;
+    memcpy(buf, password, len);
+    return (int)len;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t len = strlen(s), suffix_len = strlen(suffix);
+    return len >= suffix_len && strcmp(s + len - suffix_len, suffix) == 0;
+}
+
+typedef struct pem_key_search {
+    const char *password;
+    bool want_public; /* also accept "PUBLIC KEY" blocks */
+    crypto_pkey *key;
+} pem_key_search;
+
+/* Takes the first block holding a key ("PRIVATE KEY", "EC PRIVATE KEY",
+ * "RSA PRIVATE KEY", "ENCRYPTED PRIVATE KEY", ...; with want_public also
+ * "PUBLIC KEY") and skips everything else. */
+static int pem_key_block(void *ref, const char *name, char *header, uint8_t *der, long len)
+{
+    pem_key_search *search = ref;
+    if (search->want_public && strcmp(name, "PUBLIC KEY") == 0) {
+        const unsigned char *p = der;
+        EVP_PKEY *pkey = d2i_PUBKEY_ex(NULL, &p, len, NULL, NULL);
+        if (!pkey || p != der + len) {
+            EVP_PKEY_free(pkey);
+            return ossl_fail(PETREL_ERR_KEY_PARSE);
+        }
+        PETREL_TRY(crypto_openssl_pkey_wrap(pkey, false, &search->key));
+        return 1;
+    }
+    if (!ends_with(name, "PRIVATE KEY"))
+        return 0;
+    /* Legacy encryption of PKCS#1 / SEC1 blocks (RFC 1421 headers:
+     * "Proc-Type: 4,ENCRYPTED" and "DEK-Info"). */
+    EVP_CIPHER_INFO cipher;
+    if (PEM_get_EVP_CIPHER_INFO(header, &cipher) != 1)
+        return ossl_fail(PETREL_ERR_KEY_PARSE);
+    bool encrypted = cipher.cipher != NULL;
+    if (encrypted) {
+        if (!search->password ||
+            PEM_do_header(&cipher, der, &len, pem_password, (void *)search->password) != 1)
+            return ossl_fail(PETREL_ERR_WRONG_PASSWORD);
+    }
+    int rc = private_from_der(der, (size_t)len, search->password, &search->key);
+    /* Decrypted with a wrong password, the block holds garbage. */
+    if (rc == PETREL_ERR_KEY_PARSE && encrypted)
+        rc = PETREL_ERR_WRONG_PASSWORD;
+    return rc < 0 ? rc : 1;
+}
+
+static int load_pem_key(const uint8_t *data, size_t len, pem_key_search *search)
+{
+    int rc = crypto_openssl_pem_each(data, len, PETREL_ERR_KEY_PARSE, pem_key_block, search);
+    if (rc < 0)
+        return rc;
+    return search->key ? 0 : PETREL_ERR_KEY_PARSE;
+}
+
+static int ossl_pkey_load_private(const uint8_t *data, size_t len, const char *password,
+                                  crypto_pkey **out)
+{
+    if (!data || len == 0)
+        return PETREL_ERR_KEY_PARSE;
+    if (!crypto_openssl_is_pem(data, len))
+        return private_from_der(data, len, password, out);
+    pem_key_search search = {.password = password};
+    PETREL_TRY(load_pem_key(data, len, &search));
+    *out = search.key;
+    return 0;
+}
+
+/* A key holding only the public half of key (which is freed). */
+static int public_half(crypto_pkey *key, crypto_pkey **out)
+{
+    unsigned char *spki = NULL;
+    int spki_len = i2d_PUBKEY(key->pkey, &spki);
+    ossl_pkey_free(key);
+    if (spki_len <= 0)
+        return ossl_fail(PETREL_ERR_CRYPTO);
+    const unsigned char *p = spki;
+    EVP_PKEY *pkey = d2i_PUBKEY_ex(NULL, &p, spki_len, NULL, NULL);
+    OPENSSL_free(spki);
+    if (!pkey)
+        return ossl_fail(PETREL_ERR_CRYPTO);
+    return crypto_openssl_pkey_wrap(pkey, false, out);
+}
+
+static int ossl_pkey_load_public(const uint8_t *data, size_t len, crypto_pkey **out)
+{
+    if (!data || len == 0)
+        return PETREL_ERR_KEY_PARSE;
+    crypto_pkey *key = NULL;
+    if (crypto_openssl_is_pem(data, len)) {
+        pem_key_search search = {.want_public = true};
+        PETREL_TRY(load_pem_key(data, len, &search));
+        key = search.key;
+    } else if (len <= LONG_MAX) {
+        const unsigned char *p = data;
+        EVP_PKEY *pkey = d2i_PUBKEY_ex(NULL, &p, (long)len, NULL, NULL);
+        if (pkey && p == data + len)
+            return crypto_openssl_pkey_wrap(pkey, false, out);
+        EVP_PKEY_free(pkey);
+        ERR_clear_error();
+        PETREL_TRY(private_from_der(data, len, NULL, &key));
+    } else {
+        return PETREL_ERR_KEY_PARSE;
+    }
+    if (!key->has_private) {
+        *out = key;
+        return 0;
+    }
+    return public_half(key, out);
+}
+
+static crypto_key_type ossl_pkey_type(const crypto_pkey *key)
+{
+    return key->type;
+}
+
+static int ossl_pkey_spki(const crypto_pkey *key, uint8_t *out, size_t cap, size_t *len)
+{
+    int need = i2d_PUBKEY(key->pkey, NULL);
+    if (need <= 0)
+        return ossl_fail(PETREL_ERR_CRYPTO);
+    if ((size_t)need > cap)
+        return PETREL_ERR_BUFFER_TOO_SMALL;
+    unsigned char *p = out;
+    if (i2d_PUBKEY(key->pkey, &p) != need)
+        return ossl_fail(PETREL_ERR_CRYPTO);
+    *len = (size_t)need;
+    return 0;
+}
+
+static bool ossl_pkey_public_equal(const crypto_pkey *a, const crypto_pkey *b)
+{
+    /* EVP_PKEY_eq compares the public components (and parameters) only. */
+    if (EVP_PKEY_eq(a->pkey, b->pkey) == 1)
+        return true;
+    ERR_clear_error();
+    return false;
 }
 
 /* ====================================================================== */
@@ -831,4 +1077,22 @@ const crypto_provider crypto_provider_openssl = {
     .pkey_free = ossl_pkey_free,
     .sign = ossl_sign,
     .verify = ossl_verify,
+    .sign_digest = ossl_sign_digest,
+    .verify_digest = ossl_verify_digest,
+    .pkey_load_private = ossl_pkey_load_private,
+    .pkey_load_public = ossl_pkey_load_public,
+    .pkey_type = ossl_pkey_type,
+    .pkey_spki = ossl_pkey_spki,
+    .pkey_public_equal = ossl_pkey_public_equal,
+    .cert_decode = crypto_openssl_cert_decode,
+    .cert_public_key = crypto_openssl_cert_public_key,
+    .trust_new = crypto_openssl_trust_new,
+    .trust_free = crypto_openssl_trust_free,
+    .trust_add = crypto_openssl_trust_add,
+    .trust_count = crypto_openssl_trust_count,
+    .trust_subjects = crypto_openssl_trust_subjects,
+    .verify_chain = crypto_openssl_verify_chain,
+    .cert_info_new = crypto_openssl_cert_info_new,
+    .spki_info_new = crypto_openssl_spki_info_new,
+    .cert_info_free = crypto_openssl_cert_info_free,
 };

@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <petrel/cert.h>
+
 #include "common/util.h"
 
 /* ---- identifiers and sizes ---- */
@@ -176,6 +178,23 @@ struct crypto_kex_alg {
 /* A public or private signature key; backend-defined. */
 typedef struct crypto_pkey crypto_pkey;
 
+/* ---- X.509 ---- */
+
+/* A set of trusted CA certificates; backend-defined. */
+typedef struct crypto_trust crypto_trust;
+
+/* Receives one DER object (a certificate, or a Name); a negative return
+ * stops the walk and is passed back. */
+typedef int (*crypto_der_fn)(void *ref, const uint8_t *der, size_t len);
+
+/* What verify_chain checks against. */
+typedef struct crypto_verify_params {
+    int64_t now;         /* Unix seconds, from the platform's time hook */
+    unsigned max_depth;  /* intermediates allowed between leaf and anchor */
+    const char *host;    /* DNS name or IP literal the leaf must match, or NULL */
+    bool peer_is_server; /* purpose: TLS server auth (true) or client auth */
+} crypto_verify_params;
+
 /* ---- the provider ---- */
 
 typedef struct crypto_provider {
@@ -232,6 +251,94 @@ typedef struct crypto_provider {
     PETREL_MUST_CHECK int (*verify)(const crypto_pkey *key, crypto_sig_scheme scheme,
                                     const uint8_t *msg, size_t msg_len, const uint8_t *sig,
                                     size_t sig_len);
+    /* As sign / verify, over a digest already computed with the scheme's
+     * hash (digest_len must be that hash's length, else PETREL_ERR_ARG):
+     * TLS 1.2 CertificateVerify signs the running transcript hash. */
+    PETREL_MUST_CHECK int (*sign_digest)(const crypto_pkey *key, crypto_sig_scheme scheme,
+                                         const uint8_t *digest, size_t digest_len, uint8_t *sig,
+                                         size_t sig_cap, size_t *sig_len);
+    PETREL_MUST_CHECK int (*verify_digest)(const crypto_pkey *key, crypto_sig_scheme scheme,
+                                           const uint8_t *digest, size_t digest_len,
+                                           const uint8_t *sig, size_t sig_len);
+
+    /* ---- keys and certificates from files' contents ---- */
+
+    /* A private key from PEM or DER: PKCS#1 (RSA), SEC1 (EC), PKCS#8, or
+     * encrypted PKCS#8 decrypted with password (NULL: none given). Errors:
+     * PETREL_ERR_KEY_PARSE (not a key), PETREL_ERR_WRONG_PASSWORD (encrypted
+     * and the password is missing or wrong), PETREL_ERR_UNSUPPORTED,
+     * PETREL_ERR_INSECURE (as pkey_from_der). */
+    PETREL_MUST_CHECK int (*pkey_load_private)(const uint8_t *data, size_t len,
+                                               const char *password, crypto_pkey **out);
+    /* A public key from PEM ("PUBLIC KEY") or SubjectPublicKeyInfo DER; a
+     * private key (PEM or DER, unencrypted) gives its public half. Errors
+     * as pkey_load_private. */
+    PETREL_MUST_CHECK int (*pkey_load_public)(const uint8_t *data, size_t len, crypto_pkey **out);
+    crypto_key_type (*pkey_type)(const crypto_pkey *key);
+    /* The SubjectPublicKeyInfo DER of key's public part into out[0, cap);
+     * PETREL_ERR_BUFFER_TOO_SMALL when it does not fit. */
+    PETREL_MUST_CHECK int (*pkey_spki)(const crypto_pkey *key, uint8_t *out, size_t cap,
+                                       size_t *len);
+    /* True when a and b hold the same public key (either may be private). */
+    bool (*pkey_public_equal)(const crypto_pkey *a, const crypto_pkey *b);
+
+    /* Decodes certificate input: PEM with one or more CERTIFICATE blocks
+     * (other PEM blocks are skipped), or one or more concatenated DER
+     * certificates. Calls fn with each certificate's DER in order and
+     * stops at its first negative return (passed back). Every DER handed
+     * out parses as a certificate. PETREL_ERR_CERT_PARSE when the input
+     * holds no certificate, or a malformed one. */
+    PETREL_MUST_CHECK int (*cert_decode)(const uint8_t *data, size_t len, crypto_der_fn fn,
+                                         void *ref);
+    /* The subject public key of a DER certificate. Errors:
+     * PETREL_ERR_CERT_PARSE, PETREL_ERR_UNSUPPORTED (key type or curve),
+     * PETREL_ERR_INSECURE (RSA below CRYPTO_RSA_MIN_BITS). */
+    PETREL_MUST_CHECK int (*cert_public_key)(const uint8_t *der, size_t len, crypto_pkey **out);
+
+    /* ---- trust store and path validation ---- */
+
+    PETREL_MUST_CHECK int (*trust_new)(crypto_trust **out);
+    void (*trust_free)(crypto_trust *trust);
+    /* Adds one DER certificate as a trust anchor (PETREL_ERR_CERT_PARSE if
+     * it is not one). A duplicate is accepted and ignored. */
+    PETREL_MUST_CHECK int (*trust_add)(crypto_trust *trust, const uint8_t *der, size_t len);
+    size_t (*trust_count)(const crypto_trust *trust);
+    /* Calls fn with the DER-encoded subject Name of each anchor, in the
+     * order added (duplicates once). */
+    PETREL_MUST_CHECK int (*trust_subjects)(const crypto_trust *trust, crypto_der_fn fn, void *ref);
+    /*
+     * Verifies chain[0, count) (leaf first as the peer sent it; the others
+     * are untrusted intermediates, in any order) against the anchors in
+     * trust (which may be NULL: nothing is trusted) under params: path to
+     * an anchor, signatures, validity at params->now, basic constraints
+     * and path length, key usage and extended key usage for the purpose,
+     * max_depth, and the host name. status[i] receives what was found for
+     * chain[i] (PETREL_CERT_AUTH_PASS when nothing failed on it). Returns 0
+     * when the chain verifies, else the error of the first failure:
+     *   PETREL_ERR_CERT_EXPIRED        expired or not yet valid
+     *   PETREL_ERR_UNKNOWN_CA          no path to an anchor: unknown
+     *                                  issuer, self-signed leaf, or a path
+     *                                  longer than max_depth
+     *   PETREL_ERR_BAD_CERTIFICATE     bad signature, CA:FALSE (or no
+     *                                  basic constraints) on an issuer,
+     *                                  path length or key usage violated
+     *   PETREL_ERR_CERT_NAME_MISMATCH  host does not match the leaf
+     *   PETREL_ERR_CERT_PARSE          a certificate does not parse
+     * and PETREL_ERR_NOMEM / PETREL_ERR_CRYPTO for local failures.
+     */
+    PETREL_MUST_CHECK int (*verify_chain)(const crypto_trust *trust, const uint8_t *const *chain,
+                                          const size_t *lens, size_t count,
+                                          const crypto_verify_params *params,
+                                          petrel_cert_auth *status);
+    /* A parsed view of a DER certificate (every field of petrel_cert_info
+     * except auth_status, which is left UNTESTED), or with spki_info_new
+     * of a SubjectPublicKeyInfo (is_raw_public_key; key fields and der
+     * only). The view owns copies of everything it points to, der
+     * included, and is released with cert_info_free. Errors:
+     * PETREL_ERR_CERT_PARSE / PETREL_ERR_KEY_PARSE, PETREL_ERR_NOMEM. */
+    PETREL_MUST_CHECK int (*cert_info_new)(const uint8_t *der, size_t len, petrel_cert_info **out);
+    PETREL_MUST_CHECK int (*spki_info_new)(const uint8_t *der, size_t len, petrel_cert_info **out);
+    void (*cert_info_free)(petrel_cert_info *info);
 } crypto_provider;
 
 /* The provider petrel was built with (CMake option PETREL_CRYPTO_BACKEND). */

@@ -24,7 +24,7 @@
 #define DTLS_MAX_PMTU               16384
 #define DTLS_DEFAULT_PMTU           1232
 #define DTLS_FLIGHT_MAX_ENTRIES     16
-#define DTLS_OUT_MAX_DATAGRAMS      64
+#define DTLS_OUT_MAX_DATAGRAMS      256
 #define DTLS_DEFAULT_MAX_MESSAGE    16384
 #define DTLS_DEFAULT_MAX_REASSEMBLY 65536
 #define DTLS_TIMER_LOG              8

@@ -1,23 +1,50 @@
-/* The client side of the TLS 1.2 / DTLS 1.2 PSK handshake. */
+/* The client side of the TLS 1.2 / DTLS 1.2 handshake: PSK, ECDHE_PSK and
+ * ECDHE with certificates or raw public keys. */
 #include <string.h>
 
 #include "handshake/handshake_internal.h"
 
-static bool offers_ecdhe(const hs_config *cfg)
+/* The client can check a server's certificate: it has CAs, pinned raw
+ * keys or a callback, or was told not to check. */
+static bool can_authenticate_server(const hs_config *cfg)
+{
+    if (cfg->cert_callback || (cfg->verify_mode_set && cfg->verify_mode == PETREL_VERIFY_NONE))
+        return true;
+    if (cfg->raw_public_keys && cfg->pinned_count)
+        return true;
+    return cfg->trust && cfg->prov->trust_count(cfg->trust) > 0;
+}
+
+/* A suite this client has the credentials to use. */
+static bool usable_suite(const hs_config *cfg, const hs_suite *s)
+{
+    if (!s)
+        return false;
+    if (hs_kx_is_psk(s->kx))
+        return cfg->has_client_psk;
+    return can_authenticate_server(cfg);
+}
+
+static bool offers(const hs_config *cfg, bool (*pred)(hs_key_exchange))
 {
     for (size_t i = 0; i < cfg->suite_count; i++) {
         const hs_suite *s = hs_suite_find(cfg->suites[i]);
-        if (s && s->kx == HS_KX_ECDHE_PSK)
+        if (usable_suite(cfg, s) && pred(s->kx))
             return true;
     }
     return false;
+}
+
+static bool kx_is_certificate(hs_key_exchange kx)
+{
+    return !hs_kx_is_psk(kx);
 }
 
 static bool offered_suite(const hs_config *cfg, uint16_t id)
 {
     for (size_t i = 0; i < cfg->suite_count; i++) {
         if (cfg->suites[i] == id)
-            return true;
+            return usable_suite(cfg, hs_suite_find(id));
     }
     return false;
 }
@@ -31,30 +58,87 @@ static bool offered_group(const hs_config *cfg, uint16_t group)
     return false;
 }
 
+/* A name that is an IPv4 or IPv6 literal goes into no SNI (RFC 6066 §3). */
+static bool is_ip_literal(const char *name)
+{
+    bool dots_digits = true;
+    for (const char *c = name; *c; c++) {
+        if (*c == ':')
+            return true;
+        if (*c != '.' && (*c < '0' || *c > '9'))
+            dots_digits = false;
+    }
+    return dots_digits;
+}
+
+/* The certificate types offered (RFC 7250 §4.1): raw keys first when
+ * enabled, X.509 too when the means to use it are there. */
+static size_t server_cert_types(const hs_config *cfg, uint8_t *types)
+{
+    size_t n = 0;
+    types[n++] = HS_CERT_TYPE_RAW_PUBLIC_KEY;
+    if (cfg->trust || cfg->cert_callback ||
+        (cfg->verify_mode_set && cfg->verify_mode == PETREL_VERIFY_NONE))
+        types[n++] = HS_CERT_TYPE_X509;
+    return n;
+}
+
+static size_t client_cert_types(const hs_config *cfg, uint8_t *types)
+{
+    size_t n = 0;
+    if (cfg->own_key)
+        types[n++] = HS_CERT_TYPE_RAW_PUBLIC_KEY;
+    if (cfg->own_chain_count)
+        types[n++] = HS_CERT_TYPE_X509;
+    return n;
+}
+
 /* RFC 5246 §7.4.1.2, RFC 6347 §4.2.1: the same ClientHello each time, with
  * the server's cookie once it sent one. */
 static int send_client_hello(hs_ctx *hs)
 {
     const hs_config *cfg = hs->cfg;
     uint8_t suites[2 * HS_MAX_SUITES];
-    uint8_t ext[256];
+    size_t suite_count = 0;
+    uint8_t ext[768];
     uint8_t body[HS_SCRATCH_LEN];
     static const uint8_t null_compression = 0;
 
     for (size_t i = 0; i < cfg->suite_count; i++) {
-        suites[2 * i] = (uint8_t)(cfg->suites[i] >> 8);
-        suites[2 * i + 1] = (uint8_t)cfg->suites[i];
+        if (!usable_suite(cfg, hs_suite_find(cfg->suites[i])))
+            continue;
+        suites[2 * suite_count] = (uint8_t)(cfg->suites[i] >> 8);
+        suites[2 * suite_count + 1] = (uint8_t)cfg->suites[i];
+        suite_count++;
     }
     /* RFC 5746 §3.4: an empty renegotiation_info on the initial hello;
      * RFC 7627 §5.1: extended_master_secret; RFC 8422 §5.1: the groups and
-     * point formats when ECDHE suites are offered. */
+     * point formats when ECDHE suites are offered; RFC 5246 §7.4.1.4.1:
+     * signature_algorithms with certificate suites; RFC 6066 §3: the
+     * server's name; RFC 7250 §4.1: the certificate types. */
     cursor_writer ew = cursor_writer_init(ext, sizeof(ext));
     PETREL_TRY(hs_ext_write_renegotiation_info(&ew, NULL, 0));
     PETREL_TRY(hs_ext_write_empty(&ew, HS_EXT_EXTENDED_MASTER_SECRET));
-    if (offers_ecdhe(cfg)) {
+    if (offers(cfg, hs_kx_is_ecdhe)) {
         PETREL_TRY(
             hs_ext_write_u16_list(&ew, HS_EXT_SUPPORTED_GROUPS, cfg->groups, cfg->group_count));
         PETREL_TRY(hs_ext_write_ec_point_formats(&ew));
+    }
+    if (offers(cfg, kx_is_certificate)) {
+        PETREL_TRY(hs_ext_write_u16_list(&ew, HS_EXT_SIGNATURE_ALGORITHMS, hs_sig_schemes,
+                                         hs_sig_scheme_count));
+        if (hs->server_name[0] && !is_ip_literal(hs->server_name))
+            PETREL_TRY(hs_ext_write_server_name(&ew, hs->server_name, strlen(hs->server_name)));
+        if (cfg->raw_public_keys) {
+            uint8_t types[2];
+            size_t n = client_cert_types(cfg, types);
+            if (n)
+                PETREL_TRY(
+                    hs_ext_write_cert_types(&ew, HS_EXT_CLIENT_CERTIFICATE_TYPE, types, n, false));
+            n = server_cert_types(cfg, types);
+            PETREL_TRY(
+                hs_ext_write_cert_types(&ew, HS_EXT_SERVER_CERTIFICATE_TYPE, types, n, false));
+        }
     }
 
     hs_client_hello ch;
@@ -64,7 +148,7 @@ static int send_client_hello(hs_ctx *hs)
     ch.cookie = hs->cookie_len ? hs->cookie : NULL;
     ch.cookie_len = hs->cookie_len;
     ch.cipher_suites.data = suites;
-    ch.cipher_suites.count = cfg->suite_count;
+    ch.cipher_suites.count = suite_count;
     ch.compression_methods = &null_compression;
     ch.compression_methods_len = 1;
     ch.extensions_raw = ext;
@@ -81,10 +165,14 @@ int hs_start(hs_ctx *hs)
 {
     if (hs->is_server || hs->state != HS_CLIENT_START)
         return PETREL_ERR_STATE;
-    if (!hs->cfg->has_client_psk) {
+    bool any = false;
+    for (size_t i = 0; i < hs->cfg->suite_count; i++)
+        any = any || usable_suite(hs->cfg, hs_suite_find(hs->cfg->suites[i]));
+    if (!any) {
         platform_log(hs->platform, PETREL_LOG_ERROR,
-                     "client: no PSK configured (petrel_config_set_psk)");
-        return PETREL_ERR_STATE;
+                     "client: no credentials for any configured suite: set a PSK "
+                     "(petrel_config_set_psk) or CAs (petrel_config_load_ca_*)");
+        return PETREL_ERR_NO_CREDENTIALS;
     }
     PETREL_TRY(platform_random(hs->platform, hs->client_random, HS_RANDOM_LEN));
     hs->psk = hs->cfg->client_psk;
@@ -129,12 +217,56 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
         return PETREL_ERR_ILLEGAL_PARAMETER;
 
     /* RFC 5246 §7.4.1.4: only extensions the client offered may come back. */
+    const hs_config *cfg = hs->cfg;
+    bool cert_offered = offers(cfg, kx_is_certificate);
+    hs->server_cert_type = HS_CERT_TYPE_X509;
+    hs->client_cert_type = HS_CERT_TYPE_X509;
     for (size_t i = 0; i < sh.extensions.count; i++) {
-        uint16_t type = sh.extensions.list[i].type;
-        bool offered = type == HS_EXT_RENEGOTIATION_INFO || type == HS_EXT_EXTENDED_MASTER_SECRET ||
-                       (type == HS_EXT_EC_POINT_FORMATS && offers_ecdhe(hs->cfg));
+        const hs_extension *e = &sh.extensions.list[i];
+        uint8_t types[2];
+        bool offered = false;
+        switch (e->type) {
+        case HS_EXT_RENEGOTIATION_INFO:
+        case HS_EXT_EXTENDED_MASTER_SECRET:
+            offered = true;
+            break;
+        case HS_EXT_EC_POINT_FORMATS:
+            offered = offers(cfg, hs_kx_is_ecdhe);
+            break;
+        case HS_EXT_SERVER_NAME: /* RFC 6066 §3: empty in a ServerHello */
+            offered = cert_offered && hs->server_name[0] && !is_ip_literal(hs->server_name);
+            if (offered)
+                PETREL_TRY(hs_ext_read_empty(e));
+            break;
+        case HS_EXT_SERVER_CERTIFICATE_TYPE: /* RFC 7250 §4.2: one of ours */
+            offered = cert_offered && cfg->raw_public_keys;
+            if (offered) {
+                PETREL_TRY(hs_ext_read_cert_type(e, &hs->server_cert_type));
+                if (!memchr(types, hs->server_cert_type, server_cert_types(cfg, types)))
+                    return PETREL_ERR_ILLEGAL_PARAMETER;
+            }
+            break;
+        case HS_EXT_CLIENT_CERTIFICATE_TYPE:
+            offered = cert_offered && cfg->raw_public_keys && client_cert_types(cfg, types);
+            if (offered) {
+                PETREL_TRY(hs_ext_read_cert_type(e, &hs->client_cert_type));
+                if (!memchr(types, hs->client_cert_type, client_cert_types(cfg, types)))
+                    return PETREL_ERR_ILLEGAL_PARAMETER;
+            }
+            break;
+        default:
+            break;
+        }
         if (!offered)
             return PETREL_ERR_UNSUPPORTED_EXTENSION;
+    }
+    /* Without the extension the server uses X.509 (RFC 7250 §4.2), which
+     * this client may not have offered. */
+    if (cfg->raw_public_keys && cert_offered && !hs_kx_is_psk(suite->kx) &&
+        hs->server_cert_type == HS_CERT_TYPE_X509) {
+        uint8_t types[2];
+        if (!memchr(types, HS_CERT_TYPE_X509, server_cert_types(cfg, types)))
+            return PETREL_ERR_UNSUPPORTED_CERTIFICATE;
     }
     /* RFC 5746 §3.4: on the initial handshake the server's
      * renegotiated_connection must be empty. */
@@ -149,8 +281,48 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
     return 0;
 }
 
+int hs_client_on_certificate(hs_ctx *hs, const uint8_t *body, size_t len)
+{
+    return hs_receive_certificate(hs, body, len, hs->server_cert_type);
+}
+
+/* RFC 8422 §5.4: ECDHE parameters signed with the certificate's key over
+ * client_random + server_random + params. */
+static int on_signed_key_exchange(hs_ctx *hs, const uint8_t *body, size_t len)
+{
+    const crypto_provider *prov = hs->cfg->prov;
+    cursor_reader r = cursor_reader_init(body, len);
+    hs_server_key_exchange_ecdhe ske;
+    uint8_t signed_data[2 * HS_RANDOM_LEN + 4 + CRYPTO_KEX_MAX_PUBLIC_LEN];
+    PETREL_TRY(hs_server_key_exchange_ecdhe_read(&r, &ske));
+    const crypto_kex_alg *kex = prov->kex(ske.group);
+    if (!kex || !offered_group(hs->cfg, ske.group) || ske.public_key_len != kex->public_len ||
+        ske.params_len > sizeof(signed_data) - 2 * HS_RANDOM_LEN)
+        return PETREL_ERR_ILLEGAL_PARAMETER;
+    /* RFC 5246 §7.4.3: a scheme the client offered, fitting the key. */
+    if (!hs_sig_scheme_fits(prov, hs->peer_key, ske.sig_scheme))
+        return PETREL_ERR_ILLEGAL_PARAMETER;
+    memcpy(signed_data, hs->client_random, HS_RANDOM_LEN);
+    memcpy(signed_data + HS_RANDOM_LEN, hs->server_random, HS_RANDOM_LEN);
+    memcpy(signed_data + 2 * HS_RANDOM_LEN, ske.params, ske.params_len);
+    int rc = prov->verify(hs->peer_key, (crypto_sig_scheme)ske.sig_scheme, signed_data,
+                          2 * HS_RANDOM_LEN + ske.params_len, ske.signature, ske.signature_len);
+    if (rc < 0) {
+        platform_log(hs->platform, PETREL_LOG_WARNING,
+                     "client: ServerKeyExchange signature does not verify");
+        return rc == PETREL_ERR_KEY_MISMATCH ? PETREL_ERR_ILLEGAL_PARAMETER : rc;
+    }
+    hs->group = ske.group;
+    memcpy(hs->peer_public, ske.public_key, ske.public_key_len);
+    hs->peer_public_len = ske.public_key_len;
+    hs->have_server_key_exchange = true;
+    return 0;
+}
+
 int hs_client_on_server_key_exchange(hs_ctx *hs, const uint8_t *body, size_t len)
 {
+    if (!hs_kx_is_psk(hs->suite->kx))
+        return on_signed_key_exchange(hs, body, len);
     cursor_reader r = cursor_reader_init(body, len);
     hs_server_key_exchange_psk ske;
     memset(&ske, 0, sizeof(ske));
@@ -170,15 +342,22 @@ int hs_client_on_server_key_exchange(hs_ctx *hs, const uint8_t *body, size_t len
     return 0;
 }
 
-int hs_client_on_server_hello_done(hs_ctx *hs, const uint8_t *body, size_t len)
+int hs_client_on_certificate_request(hs_ctx *hs, const uint8_t *body, size_t len)
 {
     cursor_reader r = cursor_reader_init(body, len);
+    hs_certificate_request cr;
+    PETREL_TRY(hs_certificate_request_read(&r, &cr));
+    hs->cr_sig_scheme_count = hs_keep_sig_schemes(&cr.sig_schemes, hs->cr_sig_schemes);
+    hs->cert_requested = true;
+    return 0;
+}
+
+/* The PSK suites' ClientKeyExchange: the identity, and for ECDHE_PSK the
+ * client's share. */
+static int send_psk_key_exchange(hs_ctx *hs, uint8_t *shared, size_t *shared_len)
+{
     uint8_t cke_body[2 + HS_PSK_IDENTITY_STORE_MAX + 1 + CRYPTO_KEX_MAX_PUBLIC_LEN];
     uint8_t own_public[CRYPTO_KEX_MAX_PUBLIC_LEN];
-    uint8_t shared[CRYPTO_KEX_MAX_SECRET_LEN];
-    size_t shared_len = 0;
-    PETREL_TRY(hs_server_hello_done_read(&r));
-
     hs_client_key_exchange_psk cke;
     memset(&cke, 0, sizeof(cke));
     cke.identity = hs->psk.identity;
@@ -191,19 +370,79 @@ int hs_client_on_server_hello_done(hs_ctx *hs, const uint8_t *body, size_t len)
         PETREL_TRY(kex->generate(kex, hs->platform->rng, hs->platform->rng_ref, &hs->kex_key));
         PETREL_TRY(kex->public_key(hs->kex_key, own_public));
         PETREL_TRY(kex->derive(hs->kex_key, hs->peer_public, hs->peer_public_len, shared));
-        shared_len = kex->secret_len;
+        *shared_len = kex->secret_len;
         cke.ecdhe = true;
         cke.public_key = own_public;
         cke.public_key_len = kex->public_len;
     }
     cursor_writer w = cursor_writer_init(cke_body, sizeof(cke_body));
-    int rc = hs_client_key_exchange_psk_write(&w, &cke);
+    PETREL_TRY(hs_client_key_exchange_psk_write(&w, &cke));
+    return hs_send(hs, HS_CLIENT_KEY_EXCHANGE, cke_body, w.len);
+}
+
+/* The certificate suites' ClientKeyExchange: the client's ECDH share. */
+static int send_ecdhe_key_exchange(hs_ctx *hs, uint8_t *shared, size_t *shared_len)
+{
+    uint8_t own_public[CRYPTO_KEX_MAX_PUBLIC_LEN];
+    uint8_t cke_body[1 + CRYPTO_KEX_MAX_PUBLIC_LEN];
+    const crypto_kex_alg *kex = hs->cfg->prov->kex(hs->group);
+    PETREL_TRY(kex->generate(kex, hs->platform->rng, hs->platform->rng_ref, &hs->kex_key));
+    PETREL_TRY(kex->public_key(hs->kex_key, own_public));
+    PETREL_TRY(kex->derive(hs->kex_key, hs->peer_public, hs->peer_public_len, shared));
+    *shared_len = kex->secret_len;
+    cursor_writer w = cursor_writer_init(cke_body, sizeof(cke_body));
+    PETREL_TRY(hs_client_key_exchange_ecdhe_write(&w, own_public, kex->public_len));
+    return hs_send(hs, HS_CLIENT_KEY_EXCHANGE, cke_body, w.len);
+}
+
+/* RFC 5246 §7.4.8: a signature over every handshake message so far, with
+ * a scheme from the server's CertificateRequest. */
+static int send_certificate_verify(hs_ctx *hs)
+{
+    const crypto_provider *prov = hs->cfg->prov;
+    uint16_t scheme = hs_choose_sig_scheme(prov, hs->cfg->own_key, hs->cr_sig_schemes,
+                                           hs->cr_sig_scheme_count, true);
+    if (!scheme) {
+        platform_log(hs->platform, PETREL_LOG_WARNING,
+                     "client: no signature scheme in common for CertificateVerify");
+        return PETREL_ERR_HANDSHAKE_FAILURE;
+    }
+    uint8_t hash[CRYPTO_HASH_MAX_LEN];
+    size_t hash_len;
+    uint8_t sig[CRYPTO_SIG_MAX_LEN];
+    size_t sig_len;
+    uint8_t body[4 + CRYPTO_SIG_MAX_LEN];
+    PETREL_TRY(hs_transcript_hash_with(hs, hs_sig_scheme_hash(scheme), hash, &hash_len));
+    PETREL_TRY(prov->sign_digest(hs->cfg->own_key, (crypto_sig_scheme)scheme, hash, hash_len, sig,
+                                 sizeof(sig), &sig_len));
+    hs_certificate_verify cv = {.sig_scheme = scheme, .signature = sig, .signature_len = sig_len};
+    cursor_writer w = cursor_writer_init(body, sizeof(body));
+    PETREL_TRY(hs_certificate_verify_write(&w, &cv));
+    return hs_send(hs, HS_CERTIFICATE_VERIFY, body, w.len);
+}
+
+int hs_client_on_server_hello_done(hs_ctx *hs, const uint8_t *body, size_t len)
+{
+    cursor_reader r = cursor_reader_init(body, len);
+    uint8_t shared[CRYPTO_KEX_MAX_SECRET_LEN];
+    size_t shared_len = 0;
+    bool sent_key = false;
+    PETREL_TRY(hs_server_hello_done_read(&r));
+
+    /* RFC 5246 §7.4.6: answer a CertificateRequest with a Certificate,
+     * empty when the client has none of the kind asked for. */
+    int rc = 0;
+    if (hs->cert_requested)
+        rc = hs_send_certificate(hs, hs->client_cert_type, &sent_key);
     if (rc == 0)
-        rc = hs_send(hs, HS_CLIENT_KEY_EXCHANGE, cke_body, w.len);
+        rc = hs_kx_is_psk(hs->suite->kx) ? send_psk_key_exchange(hs, shared, &shared_len)
+                                         : send_ecdhe_key_exchange(hs, shared, &shared_len);
     if (rc == 0)
         rc = hs_derive_keys(hs, shared_len ? shared : NULL, shared_len);
     petrel_wipe(shared, sizeof(shared));
     PETREL_TRY(rc);
+    if (sent_key)
+        PETREL_TRY(send_certificate_verify(hs));
     return hs_send_ccs_and_finished(hs, HS_FLIGHT_EXPECT_REPLY);
 }
 

@@ -155,3 +155,152 @@ int hs_ext_write_ec_point_formats(cursor_writer *w)
     *w = out;
     return 0;
 }
+
+/*
+ * server_name (RFC 6066 §3):
+ *
+ *   struct {
+ *       NameType name_type;                         host_name(0)
+ *       select (name_type) {
+ *           case host_name: HostName;               opaque<1..2^16-1>
+ *       } name;
+ *   } ServerName;
+ *
+ *   struct {
+ *       ServerName server_name_list<1..2^16-1>
+ *   } ServerNameList;
+ */
+#define SERVER_NAME_LIST_MAX 0xFFFF
+#define SERVER_NAME_MAX      0xFFFF
+
+int hs_ext_write_server_name(cursor_writer *w, const char *name, size_t len)
+{
+    /* RFC 6066 §3: a server that used the name answers with an empty
+     * extension_data. */
+    if (name == NULL && len == 0)
+        return hs_ext_write_empty(w, HS_EXT_SERVER_NAME);
+    if (len == 0 || len > HS_HOST_NAME_MAX)
+        return PETREL_ERR_LENGTH;
+    if (name == NULL)
+        return PETREL_ERR_ARG;
+    cursor_writer out = *w;
+    cursor_vector body, list;
+    PETREL_TRY(cursor_write_u16(&out, HS_EXT_SERVER_NAME));
+    PETREL_TRY(cursor_vector_open(&out, 2, &body));
+    PETREL_TRY(cursor_vector_open(&out, 2, &list));
+    PETREL_TRY(cursor_write_u8(&out, HS_SNI_HOST_NAME));
+    PETREL_TRY(cursor_write_vector(&out, 2, 1, SERVER_NAME_MAX, name, len));
+    PETREL_TRY(cursor_vector_close(&out, &list, 1, SERVER_NAME_LIST_MAX));
+    PETREL_TRY(cursor_vector_close(&out, &body, 0, 0xFFFF));
+    *w = out;
+    return 0;
+}
+
+int hs_ext_read_server_name(const hs_extension *ext, const uint8_t **name, size_t *len)
+{
+    cursor_reader body = cursor_reader_init(ext->data, ext->len);
+    cursor_reader list;
+    const uint8_t *host = NULL;
+    size_t host_len = 0;
+    bool found = false;
+
+    *name = NULL;
+    *len = 0;
+    PETREL_TRY(cursor_read_vector(&body, 2, 1, SERVER_NAME_LIST_MAX, &list));
+    while (cursor_reader_remaining(&list) > 0) {
+        uint8_t type;
+        const uint8_t *data;
+        size_t data_len;
+        PETREL_TRY(cursor_read_u8(&list, &type));
+        if (type != HS_SNI_HOST_NAME) {
+            /* Other name types are skipped; their bodies are opaque
+             * <1..2^16-1> like HostName. */
+            PETREL_TRY(cursor_read_vector_view(&list, 2, 1, SERVER_NAME_MAX, &data, &data_len));
+            continue;
+        }
+        /* An empty HostName is a well-formed vector with a forbidden
+         * value here: read it with no minimum and refuse it below. */
+        PETREL_TRY(cursor_read_vector_view(&list, 2, 0, SERVER_NAME_MAX, &data, &data_len));
+        /* RFC 6066 §3: no more than one name of the same name_type. */
+        if (found || data_len == 0 || data_len > HS_HOST_NAME_MAX)
+            return PETREL_ERR_ILLEGAL_PARAMETER;
+        found = true;
+        host = data;
+        host_len = data_len;
+    }
+    PETREL_TRY(cursor_reader_finish(&body));
+    *name = host;
+    *len = host_len;
+    return 0;
+}
+
+int hs_ext_read_empty(const hs_extension *ext)
+{
+    /* As for extended_master_secret: the extension_data length is outside
+     * its only allowed value, 0. */
+    return ext->len == 0 ? 0 : PETREL_ERR_LENGTH;
+}
+
+/*
+ * client_certificate_type / server_certificate_type (RFC 7250 §4):
+ *
+ *   struct {
+ *       select(ClientOrServerExtension) {
+ *           case client:
+ *               CertificateType certificate_types<1..2^8-1>;
+ *           case server:
+ *               CertificateType certificate_type;
+ *       }
+ *   } ClientOrServerCertType;
+ */
+int hs_ext_write_cert_types(cursor_writer *w, uint16_t ext_type, const uint8_t *types, size_t count,
+                            bool single)
+{
+    bool count_ok = single ? count == 1 : count >= 1 && count <= 0xFF;
+    if (!count_ok)
+        return PETREL_ERR_LENGTH;
+    cursor_writer out = *w;
+    cursor_vector body;
+    PETREL_TRY(cursor_write_u16(&out, ext_type));
+    PETREL_TRY(cursor_vector_open(&out, 2, &body));
+    if (single)
+        PETREL_TRY(cursor_write_u8(&out, types[0]));
+    else
+        PETREL_TRY(cursor_write_vector(&out, 1, 1, 0xFF, types, count));
+    PETREL_TRY(cursor_vector_close(&out, &body, 0, 0xFFFF));
+    *w = out;
+    return 0;
+}
+
+int hs_ext_read_cert_type_list(const hs_extension *ext, const uint8_t **types, size_t *count)
+{
+    cursor_reader body = cursor_reader_init(ext->data, ext->len);
+    const uint8_t *list;
+    size_t list_len;
+    *types = NULL;
+    *count = 0;
+    PETREL_TRY(cursor_read_vector_view(&body, 1, 1, 0xFF, &list, &list_len));
+    PETREL_TRY(cursor_reader_finish(&body));
+    *types = list;
+    *count = list_len;
+    return 0;
+}
+
+int hs_ext_read_cert_type(const hs_extension *ext, uint8_t *type)
+{
+    cursor_reader body = cursor_reader_init(ext->data, ext->len);
+    uint8_t value;
+    PETREL_TRY(cursor_read_u8(&body, &value));
+    PETREL_TRY(cursor_reader_finish(&body));
+    *type = value;
+    return 0;
+}
+
+const hs_extension *hs_extensions_find(const hs_extensions *ext, uint16_t type)
+{
+    for (size_t i = 0; i < ext->count; i++) {
+        if (ext->list[i].type == type)
+            return &ext->list[i];
+    }
+    return NULL;
+}

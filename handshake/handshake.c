@@ -9,46 +9,100 @@
 
 #include "handshake/handshake_internal.h"
 
+/* Guards: the conditions that tell optional messages apart. */
+static bool certificate_suite(const hs_ctx *hs)
+{
+    return !hs_kx_is_psk(hs->suite->kx);
+}
+
+static bool psk_suite(const hs_ctx *hs)
+{
+    return hs_kx_is_psk(hs->suite->kx);
+}
+
+static bool certificate_requested(const hs_ctx *hs)
+{
+    return hs->cert_requested;
+}
+
+static bool certificate_not_requested(const hs_ctx *hs)
+{
+    return !hs->cert_requested;
+}
+
+static bool peer_sent_certificate(const hs_ctx *hs)
+{
+    return hs->peer_sent_cert;
+}
+
+static bool peer_sent_no_certificate(const hs_ctx *hs)
+{
+    return !hs->peer_sent_cert;
+}
+
+#define GUARD(fn) fn, #fn
+
 /*
  * The table (RFC 5246 §7.3, RFC 6347 §4.2.1): for each state, the messages
- * that may arrive, the handler, and the state after it. Anything not listed
- * is unexpected_message. Optional messages appear as alternative rows
- * (ServerKeyExchange or ServerHelloDone).
+ * that may arrive, the guard that must hold, the handler, and the state
+ * after it. Anything not listed is unexpected_message. Optional messages
+ * appear as alternative rows (ServerKeyExchange or ServerHelloDone); where
+ * the same message leads to different states, guards tell the rows apart.
  */
 const hs_transition hs_table[] = {
-    {HS_CLIENT_WAIT_SERVER_HELLO, HS_HELLO_VERIFY_REQUEST, hs_client_on_hello_verify_request,
-     HS_CLIENT_WAIT_SERVER_HELLO, true},
-    {HS_CLIENT_WAIT_SERVER_HELLO, HS_SERVER_HELLO, hs_client_on_server_hello,
-     HS_CLIENT_WAIT_KEY_EXCHANGE_OR_DONE, false},
-    {HS_CLIENT_WAIT_KEY_EXCHANGE_OR_DONE, HS_SERVER_KEY_EXCHANGE, hs_client_on_server_key_exchange,
-     HS_CLIENT_WAIT_HELLO_DONE, false},
-    {HS_CLIENT_WAIT_KEY_EXCHANGE_OR_DONE, HS_SERVER_HELLO_DONE, hs_client_on_server_hello_done,
+    {HS_CLIENT_WAIT_SERVER_HELLO, HS_HELLO_VERIFY_REQUEST, NULL, NULL,
+     hs_client_on_hello_verify_request, HS_CLIENT_WAIT_SERVER_HELLO, true},
+    {HS_CLIENT_WAIT_SERVER_HELLO, HS_SERVER_HELLO, NULL, NULL, hs_client_on_server_hello,
+     HS_CLIENT_WAIT_CERTIFICATE_OR_KEY_EXCHANGE, false},
+    {HS_CLIENT_WAIT_CERTIFICATE_OR_KEY_EXCHANGE, HS_CERTIFICATE, GUARD(certificate_suite),
+     hs_client_on_certificate, HS_CLIENT_WAIT_KEY_EXCHANGE, false},
+    {HS_CLIENT_WAIT_CERTIFICATE_OR_KEY_EXCHANGE, HS_SERVER_KEY_EXCHANGE, GUARD(psk_suite),
+     hs_client_on_server_key_exchange, HS_CLIENT_WAIT_HELLO_DONE, false},
+    {HS_CLIENT_WAIT_CERTIFICATE_OR_KEY_EXCHANGE, HS_SERVER_HELLO_DONE, GUARD(psk_suite),
+     hs_client_on_server_hello_done, HS_CLIENT_WAIT_CCS, false},
+    {HS_CLIENT_WAIT_KEY_EXCHANGE, HS_SERVER_KEY_EXCHANGE, NULL, NULL,
+     hs_client_on_server_key_exchange, HS_CLIENT_WAIT_CERT_REQUEST_OR_DONE, false},
+    {HS_CLIENT_WAIT_CERT_REQUEST_OR_DONE, HS_CERTIFICATE_REQUEST, NULL, NULL,
+     hs_client_on_certificate_request, HS_CLIENT_WAIT_HELLO_DONE, false},
+    {HS_CLIENT_WAIT_CERT_REQUEST_OR_DONE, HS_SERVER_HELLO_DONE, NULL, NULL,
+     hs_client_on_server_hello_done, HS_CLIENT_WAIT_CCS, false},
+    {HS_CLIENT_WAIT_HELLO_DONE, HS_SERVER_HELLO_DONE, NULL, NULL, hs_client_on_server_hello_done,
      HS_CLIENT_WAIT_CCS, false},
-    {HS_CLIENT_WAIT_HELLO_DONE, HS_SERVER_HELLO_DONE, hs_client_on_server_hello_done,
-     HS_CLIENT_WAIT_CCS, false},
-    {HS_CLIENT_WAIT_CCS, HS_MSG_CHANGE_CIPHER_SPEC, hs_on_change_cipher_spec,
+    {HS_CLIENT_WAIT_CCS, HS_MSG_CHANGE_CIPHER_SPEC, NULL, NULL, hs_on_change_cipher_spec,
      HS_CLIENT_WAIT_FINISHED, false},
-    {HS_CLIENT_WAIT_FINISHED, HS_FINISHED, hs_client_on_finished, HS_DONE, false},
+    {HS_CLIENT_WAIT_FINISHED, HS_FINISHED, NULL, NULL, hs_client_on_finished, HS_DONE, false},
 
-    {HS_SERVER_WAIT_CLIENT_HELLO, HS_CLIENT_HELLO, hs_server_on_client_hello,
-     HS_SERVER_WAIT_KEY_EXCHANGE, false},
-    {HS_SERVER_WAIT_KEY_EXCHANGE, HS_CLIENT_KEY_EXCHANGE, hs_server_on_client_key_exchange,
-     HS_SERVER_WAIT_CCS, false},
-    {HS_SERVER_WAIT_CCS, HS_MSG_CHANGE_CIPHER_SPEC, hs_on_change_cipher_spec,
+    {HS_SERVER_WAIT_CLIENT_HELLO, HS_CLIENT_HELLO, NULL, NULL, hs_server_on_client_hello,
+     HS_SERVER_WAIT_CERTIFICATE_OR_KEY_EXCHANGE, false},
+    {HS_SERVER_WAIT_CERTIFICATE_OR_KEY_EXCHANGE, HS_CERTIFICATE, GUARD(certificate_requested),
+     hs_server_on_certificate, HS_SERVER_WAIT_KEY_EXCHANGE, false},
+    {HS_SERVER_WAIT_CERTIFICATE_OR_KEY_EXCHANGE, HS_CLIENT_KEY_EXCHANGE,
+     GUARD(certificate_not_requested), hs_server_on_client_key_exchange, HS_SERVER_WAIT_CCS, false},
+    {HS_SERVER_WAIT_KEY_EXCHANGE, HS_CLIENT_KEY_EXCHANGE, GUARD(peer_sent_certificate),
+     hs_server_on_client_key_exchange, HS_SERVER_WAIT_CERTIFICATE_VERIFY, false},
+    {HS_SERVER_WAIT_KEY_EXCHANGE, HS_CLIENT_KEY_EXCHANGE, GUARD(peer_sent_no_certificate),
+     hs_server_on_client_key_exchange, HS_SERVER_WAIT_CCS, false},
+    {HS_SERVER_WAIT_CERTIFICATE_VERIFY, HS_CERTIFICATE_VERIFY, NULL, NULL,
+     hs_server_on_certificate_verify, HS_SERVER_WAIT_CCS, false},
+    {HS_SERVER_WAIT_CCS, HS_MSG_CHANGE_CIPHER_SPEC, NULL, NULL, hs_on_change_cipher_spec,
      HS_SERVER_WAIT_FINISHED, false},
-    {HS_SERVER_WAIT_FINISHED, HS_FINISHED, hs_server_on_finished, HS_DONE, false},
+    {HS_SERVER_WAIT_FINISHED, HS_FINISHED, NULL, NULL, hs_server_on_finished, HS_DONE, false},
 };
 const size_t hs_table_len = sizeof(hs_table) / sizeof(hs_table[0]);
 
 static const char *const state_names[HS_STATE_COUNT] = {
     [HS_CLIENT_START] = "CLIENT_START",
     [HS_CLIENT_WAIT_SERVER_HELLO] = "CLIENT_WAIT_SERVER_HELLO",
-    [HS_CLIENT_WAIT_KEY_EXCHANGE_OR_DONE] = "CLIENT_WAIT_KEY_EXCHANGE_OR_DONE",
+    [HS_CLIENT_WAIT_CERTIFICATE_OR_KEY_EXCHANGE] = "CLIENT_WAIT_CERTIFICATE_OR_KEY_EXCHANGE",
+    [HS_CLIENT_WAIT_KEY_EXCHANGE] = "CLIENT_WAIT_KEY_EXCHANGE",
+    [HS_CLIENT_WAIT_CERT_REQUEST_OR_DONE] = "CLIENT_WAIT_CERT_REQUEST_OR_DONE",
     [HS_CLIENT_WAIT_HELLO_DONE] = "CLIENT_WAIT_HELLO_DONE",
     [HS_CLIENT_WAIT_CCS] = "CLIENT_WAIT_CCS",
     [HS_CLIENT_WAIT_FINISHED] = "CLIENT_WAIT_FINISHED",
     [HS_SERVER_WAIT_CLIENT_HELLO] = "SERVER_WAIT_CLIENT_HELLO",
+    [HS_SERVER_WAIT_CERTIFICATE_OR_KEY_EXCHANGE] = "SERVER_WAIT_CERTIFICATE_OR_KEY_EXCHANGE",
     [HS_SERVER_WAIT_KEY_EXCHANGE] = "SERVER_WAIT_KEY_EXCHANGE",
+    [HS_SERVER_WAIT_CERTIFICATE_VERIFY] = "SERVER_WAIT_CERTIFICATE_VERIFY",
     [HS_SERVER_WAIT_CCS] = "SERVER_WAIT_CCS",
     [HS_SERVER_WAIT_FINISHED] = "SERVER_WAIT_FINISHED",
     [HS_DONE] = "DONE",
@@ -82,6 +136,12 @@ void hs_free(hs_ctx *hs)
     }
     crypto_kex_key_free(hs->kex_key);
     hs->kex_key = NULL;
+    if (hs->peer_key)
+        hs->cfg->prov->pkey_free(hs->peer_key);
+    hs->peer_key = NULL;
+    platform_free(hs->platform, hs->peer_chain_der);
+    hs->peer_chain_der = NULL;
+    hs->peer_chain_count = 0;
     petrel_wipe(hs->master, sizeof(hs->master));
     petrel_wipe(&hs->client_keys, sizeof(hs->client_keys));
     petrel_wipe(&hs->server_keys, sizeof(hs->server_keys));
@@ -97,7 +157,8 @@ static const hs_transition *find_transition(const hs_ctx *hs, int message)
 {
     for (size_t i = 0; i < hs_table_len; i++) {
         const hs_transition *t = &hs_table[i];
-        if (t->state == hs->state && t->message == message && (hs->datagram || !t->datagram_only))
+        if (t->state == hs->state && t->message == message && (hs->datagram || !t->datagram_only) &&
+            (!t->guard || t->guard(hs)))
             return t;
     }
     return NULL;
@@ -118,9 +179,10 @@ int hs_handle_message(hs_ctx *hs, uint8_t type, const uint8_t *framed, size_t fr
         return PETREL_ERR_UNEXPECTED_MESSAGE;
     }
     /* The transcript covers every message except HelloVerifyRequest and the
-     * ClientHello before it (RFC 6347 §4.2.1). Finished is hashed by its
-     * handler once checked, since the check needs the hash before it. */
-    if (type != HS_HELLO_VERIFY_REQUEST && type != HS_FINISHED)
+     * ClientHello before it (RFC 6347 §4.2.1). Finished and
+     * CertificateVerify are hashed by their handlers once checked, since
+     * the check needs the hash before them. */
+    if (type != HS_HELLO_VERIFY_REQUEST && type != HS_FINISHED && type != HS_CERTIFICATE_VERIFY)
         PETREL_TRY(hs_transcript_add(hs, framed, framed_len));
     hs->message = framed;
     hs->message_len = framed_len;
@@ -168,6 +230,10 @@ int hs_transcript_add(hs_ctx *hs, const uint8_t *data, size_t len)
 
 void hs_transcript_select(hs_ctx *hs)
 {
+    /* A CertificateVerify may be signed with SHA-256 or SHA-384 whatever
+     * the PRF hash is, so certificate suites keep both running. */
+    if (!hs_kx_is_psk(hs->suite->kx))
+        return;
     for (size_t i = 0; i < CRYPTO_HASH_COUNT; i++) {
         if ((crypto_hash_id)i != hs->suite->prf_hash) {
             crypto_hash_free(hs->transcript[i]);
@@ -179,6 +245,15 @@ void hs_transcript_select(hs_ctx *hs)
 int hs_transcript_hash(const hs_ctx *hs, uint8_t *out, size_t *len)
 {
     const crypto_hash_ctx *ctx = hs->transcript[hs->suite->prf_hash];
+    if (!ctx)
+        return PETREL_ERR_INTERNAL;
+    *len = ctx->alg->digest_len;
+    return crypto_hash_peek(ctx, out);
+}
+
+int hs_transcript_hash_with(const hs_ctx *hs, crypto_hash_id hash, uint8_t *out, size_t *len)
+{
+    const crypto_hash_ctx *ctx = (unsigned)hash < CRYPTO_HASH_COUNT ? hs->transcript[hash] : NULL;
     if (!ctx)
         return PETREL_ERR_INTERNAL;
     *len = ctx->alg->digest_len;
@@ -204,7 +279,15 @@ int hs_derive_keys(hs_ctx *hs, const uint8_t *ecdh, size_t ecdh_len)
     size_t pre_len;
     uint8_t session_hash[CRYPTO_HASH_MAX_LEN];
     size_t hash_len = 0;
-    PETREL_TRY(hs_psk_premaster(hs->psk.key, hs->psk.key_len, ecdh, ecdh_len, pre, &pre_len));
+    if (hs_kx_is_psk(hs->suite->kx)) {
+        PETREL_TRY(hs_psk_premaster(hs->psk.key, hs->psk.key_len, ecdh, ecdh_len, pre, &pre_len));
+    } else {
+        /* RFC 8422 §5.10: the premaster secret is the ECDH shared secret. */
+        if (!ecdh || ecdh_len == 0 || ecdh_len > sizeof(pre))
+            return PETREL_ERR_INTERNAL;
+        memcpy(pre, ecdh, ecdh_len);
+        pre_len = ecdh_len;
+    }
     int rc = 0;
     /* RFC 7627 §3: the session hash runs up to and including
      * ClientKeyExchange, which the caller has just added. */

@@ -21,6 +21,9 @@
 
 #define HS_PSK_IDENTITY_STORE_MAX 128
 #define HS_MAX_GROUPS             4
+#define HS_MAX_SIG_SCHEMES        16 /* kept from the peer's list */
+#define HS_MAX_PINNED_KEYS        16
+#define HS_DEFAULT_VERIFY_DEPTH   8
 
 typedef struct hs_psk_entry {
     uint8_t identity[HS_PSK_IDENTITY_STORE_MAX];
@@ -48,6 +51,26 @@ typedef struct hs_config {
     void *psk_lookup_ref;
     uint8_t psk_hint[HS_PSK_IDENTITY_STORE_MAX];
     size_t psk_hint_len;
+
+    /* Certificates (conn/cert_config.c loads them). own_chain[0] is the
+     * leaf; the DER lives in one allocation, chain_der. */
+    uint8_t *chain_der;
+    const uint8_t *own_chain[HS_MAX_CHAIN];
+    size_t own_chain_lens[HS_MAX_CHAIN];
+    size_t own_chain_count;
+    crypto_pkey *own_key; /* the private key */
+    crypto_trust *trust;  /* trusted CAs, or NULL */
+    petrel_verify_mode verify_mode;
+    bool verify_mode_set; /* else the role's default */
+    unsigned max_depth;
+    petrel_cert_verify_fn cert_callback;
+    void *cert_callback_ref;
+    char server_name[HS_HOST_NAME_MAX + 1]; /* "" for none */
+
+    /* Raw public keys (RFC 7250). */
+    bool raw_public_keys;
+    crypto_pkey *pinned[HS_MAX_PINNED_KEYS];
+    size_t pinned_count;
 } hs_config;
 
 typedef enum hs_flight_kind {
@@ -78,12 +101,16 @@ typedef struct hs_record_ops {
 typedef enum hs_state {
     HS_CLIENT_START,
     HS_CLIENT_WAIT_SERVER_HELLO,
-    HS_CLIENT_WAIT_KEY_EXCHANGE_OR_DONE,
+    HS_CLIENT_WAIT_CERTIFICATE_OR_KEY_EXCHANGE,
+    HS_CLIENT_WAIT_KEY_EXCHANGE,
+    HS_CLIENT_WAIT_CERT_REQUEST_OR_DONE,
     HS_CLIENT_WAIT_HELLO_DONE,
     HS_CLIENT_WAIT_CCS,
     HS_CLIENT_WAIT_FINISHED,
     HS_SERVER_WAIT_CLIENT_HELLO,
+    HS_SERVER_WAIT_CERTIFICATE_OR_KEY_EXCHANGE,
     HS_SERVER_WAIT_KEY_EXCHANGE,
+    HS_SERVER_WAIT_CERTIFICATE_VERIFY,
     HS_SERVER_WAIT_CCS,
     HS_SERVER_WAIT_FINISHED,
     HS_DONE,
@@ -114,7 +141,7 @@ typedef struct hs_ctx {
     hs_traffic_keys server_keys;
 
     hs_psk_entry psk; /* the identity and key in use */
-    uint16_t group;   /* ECDHE_PSK */
+    uint16_t group;   /* the ECDHE group */
     crypto_kex_key *kex_key;
     uint8_t peer_public[CRYPTO_KEX_MAX_PUBLIC_LEN];
     size_t peer_public_len;
@@ -125,6 +152,29 @@ typedef struct hs_ctx {
     unsigned hello_verify_count;
     uint8_t client_verify_data[HS_VERIFY_DATA_LEN];
     uint8_t server_verify_data[HS_VERIFY_DATA_LEN];
+
+    /* Certificates. */
+    char server_name[HS_HOST_NAME_MAX + 1];        /* client: the name to check and send */
+    uint16_t peer_sig_schemes[HS_MAX_SIG_SCHEMES]; /* server: from signature_algorithms */
+    size_t peer_sig_scheme_count;
+    bool peer_sent_sig_schemes;
+    uint8_t server_cert_type; /* HS_CERT_TYPE_X509 or _RAW_PUBLIC_KEY */
+    uint8_t client_cert_type;
+    bool echo_server_cert_type; /* server: answer the extension */
+    bool echo_client_cert_type;
+    bool cert_requested; /* server: sent CertificateRequest; client: got one */
+    uint16_t cr_sig_schemes[HS_MAX_SIG_SCHEMES]; /* client: from CertificateRequest */
+    size_t cr_sig_scheme_count;
+    bool peer_sent_cert; /* a non-empty Certificate arrived */
+    bool peer_anonymous;
+    crypto_pkey *peer_key;   /* the peer's leaf (or raw) public key */
+    uint8_t *peer_chain_der; /* copies of the peer's certificates */
+    size_t peer_chain_offsets[HS_MAX_CHAIN + 1];
+    size_t peer_chain_count;
+    petrel_conn *conn; /* handed to the certificate callback */
+    /* The alert the certificate callback chose (sent instead of the
+     * error's own), 0 for none. */
+    int alert;
 
     /* The message being handled, framed (for handlers that hash it late). */
     const uint8_t *message;
@@ -155,9 +205,14 @@ const char *hs_state_name(hs_state state);
 
 /* The table, for tests and for generating docs. */
 typedef int (*hs_handler_fn)(hs_ctx *hs, const uint8_t *body, size_t len);
+/* A row applies only when its guard (if any) holds: optional messages
+ * whose presence depends on the suite or on an earlier message. */
+typedef bool (*hs_guard_fn)(const hs_ctx *hs);
 typedef struct hs_transition {
     hs_state state;
     int message; /* HandshakeType, or HS_MSG_CHANGE_CIPHER_SPEC */
+    hs_guard_fn guard;
+    const char *guard_name; /* for docs; NULL with guard */
     hs_handler_fn handler;
     hs_state next;
     bool datagram_only;

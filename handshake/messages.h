@@ -46,6 +46,8 @@ enum {
     HS_EXT_SUPPORTED_GROUPS = 10,
     HS_EXT_EC_POINT_FORMATS = 11,
     HS_EXT_SIGNATURE_ALGORITHMS = 13,
+    HS_EXT_CLIENT_CERTIFICATE_TYPE = 19, /* RFC 7250 */
+    HS_EXT_SERVER_CERTIFICATE_TYPE = 20, /* RFC 7250 */
     HS_EXT_ENCRYPT_THEN_MAC = 22,
     HS_EXT_EXTENDED_MASTER_SECRET = 23,
     HS_EXT_SESSION_TICKET = 35,
@@ -216,6 +218,133 @@ PETREL_MUST_CHECK int hs_finished_read(cursor_reader *r, hs_finished *m);
 /* ServerHelloDone: an empty body; the reader rejects any byte. */
 PETREL_MUST_CHECK int hs_server_hello_done_read(cursor_reader *r);
 
+/* ---- certificate handshakes (RFC 5246 §7.4.2-7.4.8, RFC 8422, RFC 7250) ---- */
+
+/* CertificateType (RFC 7250 §3; IANA TLS Certificate Types). */
+enum {
+    HS_CERT_TYPE_X509 = 0,
+    HS_CERT_TYPE_RAW_PUBLIC_KEY = 2,
+};
+
+/* ClientCertificateType in CertificateRequest (RFC 5246 §7.4.4, RFC 8422 §5.5). */
+enum {
+    HS_CLIENT_CERT_RSA_SIGN = 1,
+    HS_CLIENT_CERT_ECDSA_SIGN = 64,
+};
+
+#define HS_MAX_CHAIN     10       /* certificates in one Certificate message */
+#define HS_CERT_MAX      0xFFFFFF /* ASN.1Cert opaque<1..2^24-1> */
+#define HS_SIGNATURE_MAX 0xFFFF   /* digitally-signed: opaque signature<0..2^16-1> */
+#define HS_NAMED_CURVE   3        /* ECCurveType named_curve (RFC 8422 §5.4) */
+#define HS_HOST_NAME_MAX 255      /* petrel's limit for a server_name HostName */
+#define HS_SNI_HOST_NAME 0        /* NameType host_name (RFC 6066 §3) */
+
+/*
+ * Certificate (RFC 5246 §7.4.2):
+ *   opaque ASN.1Cert<1..2^24-1>;
+ *   struct { ASN.1Cert certificate_list<0..2^24-1>; } Certificate;
+ * With the RawPublicKey type (RFC 7250 §3) the body is instead one
+ *   opaque ASN.1_subjectPublicKeyInfo<1..2^24-1>;
+ * Reading: more than HS_MAX_CHAIN certificates is PETREL_ERR_LIMIT; an
+ * empty list is valid (a client without a certificate) and gives count 0;
+ * with raw_public_key the result is count 1. The reader does not parse
+ * the DER: that is the crypto provider's job.
+ */
+typedef struct hs_certificate {
+    bool raw_public_key; /* set by the caller before reading or writing */
+    const uint8_t *certs[HS_MAX_CHAIN];
+    size_t lens[HS_MAX_CHAIN];
+    size_t count; /* writing raw_public_key: must be 1 */
+} hs_certificate;
+
+PETREL_MUST_CHECK int hs_certificate_write(cursor_writer *w, const hs_certificate *m);
+PETREL_MUST_CHECK int hs_certificate_read(cursor_reader *r, hs_certificate *m);
+
+/*
+ * ServerKeyExchange for ECDHE_ECDSA / ECDHE_RSA (RFC 8422 §5.4, RFC 5246
+ * §7.4.3 with §4.7 digitally-signed):
+ *   struct {
+ *       ServerECDHParams params;   curve_type named_curve(3), NamedCurve,
+ *                                  ECPoint point<1..2^8-1>
+ *       digitally-signed struct {  SignatureAndHashAlgorithm (2 bytes),
+ *           opaque client_random[32];        opaque signature<0..2^16-1>
+ *           opaque server_random[32];
+ *           ServerECDHParams params;
+ *       } signed_params;
+ *   } ServerKeyExchange;
+ * Reading also returns params / params_len: the ServerECDHParams bytes
+ * exactly as received, for the signature check. A curve_type other than
+ * named_curve is PETREL_ERR_ILLEGAL_PARAMETER.
+ */
+typedef struct hs_server_key_exchange_ecdhe {
+    uint16_t group;
+    const uint8_t *public_key;
+    size_t public_key_len;
+    uint16_t sig_scheme;
+    const uint8_t *signature;
+    size_t signature_len;
+    const uint8_t *params; /* reading only */
+    size_t params_len;
+} hs_server_key_exchange_ecdhe;
+
+/* Appends ServerECDHParams (what the server signs after the randoms). */
+PETREL_MUST_CHECK int hs_ecdh_params_write(cursor_writer *w, uint16_t group,
+                                           const uint8_t *public_key, size_t public_key_len);
+PETREL_MUST_CHECK int hs_server_key_exchange_ecdhe_write(cursor_writer *w,
+                                                         const hs_server_key_exchange_ecdhe *m);
+PETREL_MUST_CHECK int hs_server_key_exchange_ecdhe_read(cursor_reader *r,
+                                                        hs_server_key_exchange_ecdhe *m);
+
+/* ClientKeyExchange for ECDHE_ECDSA / ECDHE_RSA (RFC 8422 §5.7):
+ * ClientECDiffieHellmanPublic, an ECPoint ecdh_Yc<1..2^8-1>. */
+PETREL_MUST_CHECK int hs_client_key_exchange_ecdhe_write(cursor_writer *w,
+                                                         const uint8_t *public_key,
+                                                         size_t public_key_len);
+PETREL_MUST_CHECK int hs_client_key_exchange_ecdhe_read(cursor_reader *r,
+                                                        const uint8_t **public_key,
+                                                        size_t *public_key_len);
+
+/*
+ * CertificateRequest (RFC 5246 §7.4.4):
+ *   struct {
+ *       ClientCertificateType certificate_types<1..2^8-1>;
+ *       SignatureAndHashAlgorithm supported_signature_algorithms<2..2^16-2>;
+ *       DistinguishedName certificate_authorities<0..2^16-1>;
+ *   } CertificateRequest;
+ *   opaque DistinguishedName<1..2^16-1>;
+ * Writing: authorities is the list body, already encoded (each Name with
+ * its u16 prefix). Reading: authorities is the list body as received; the
+ * reader checks that it splits exactly into DistinguishedNames of 1 or
+ * more bytes (PETREL_ERR_LENGTH otherwise) and counts them.
+ */
+typedef struct hs_certificate_request {
+    const uint8_t *cert_types;
+    size_t cert_types_len;
+    hs_u16_list sig_schemes;
+    const uint8_t *authorities;
+    size_t authorities_len;
+    size_t authority_count; /* reading only */
+} hs_certificate_request;
+
+PETREL_MUST_CHECK int hs_certificate_request_write(cursor_writer *w,
+                                                   const hs_certificate_request *m);
+PETREL_MUST_CHECK int hs_certificate_request_read(cursor_reader *r, hs_certificate_request *m);
+/* Appends one DistinguishedName (u16 length, then the DER Name; 1..2^16-1
+ * bytes) to an authorities list being built. */
+PETREL_MUST_CHECK int hs_distinguished_name_write(cursor_writer *w, const uint8_t *der, size_t len);
+
+/* CertificateVerify (RFC 5246 §7.4.8): digitally-signed over the
+ * handshake messages so far: SignatureAndHashAlgorithm (2 bytes), then
+ * opaque signature<0..2^16-1>. */
+typedef struct hs_certificate_verify {
+    uint16_t sig_scheme;
+    const uint8_t *signature;
+    size_t signature_len;
+} hs_certificate_verify;
+
+PETREL_MUST_CHECK int hs_certificate_verify_write(cursor_writer *w, const hs_certificate_verify *m);
+PETREL_MUST_CHECK int hs_certificate_verify_read(cursor_reader *r, hs_certificate_verify *m);
+
 /* Extension writers used by hellos: each appends one complete extension
  * (type, u16 length, body) to w. */
 PETREL_MUST_CHECK int hs_ext_write_renegotiation_info(cursor_writer *w, const uint8_t *data,
@@ -224,5 +353,35 @@ PETREL_MUST_CHECK int hs_ext_write_empty(cursor_writer *w, uint16_t type);
 PETREL_MUST_CHECK int hs_ext_write_u16_list(cursor_writer *w, uint16_t type, const uint16_t *values,
                                             size_t count);
 PETREL_MUST_CHECK int hs_ext_write_ec_point_formats(cursor_writer *w);
+/* server_name (RFC 6066 §3) with one host_name of 1..HS_HOST_NAME_MAX
+ * bytes; or, with name NULL and len 0, the empty extension a server
+ * returns when it used the name. */
+PETREL_MUST_CHECK int hs_ext_write_server_name(cursor_writer *w, const char *name, size_t len);
+/* client/server_certificate_type (RFC 7250 §4): in a ClientHello the list
+ * CertificateType <1..2^8-1>; in a ServerHello the one type chosen
+ * (write_cert_type with count 1 and `single`). */
+PETREL_MUST_CHECK int hs_ext_write_cert_types(cursor_writer *w, uint16_t ext_type,
+                                              const uint8_t *types, size_t count, bool single);
+
+/*
+ * Decoders for extensions whose layout depends on the message: they read
+ * one extension's body (hs_extension.data/len, as hs_extensions_read kept
+ * it) and require it to be consumed exactly.
+ *   server_name in a ClientHello: a ServerNameList<1..2^16-1>; the first
+ *     host_name entry is returned (NULL/0 when the list has none); a
+ *     host_name of 0 or more than HS_HOST_NAME_MAX bytes is
+ *     PETREL_ERR_ILLEGAL_PARAMETER. In a ServerHello the body must be
+ *     empty (use hs_ext_read_empty).
+ *   certificate types in a ClientHello: CertificateType <1..2^8-1>.
+ *   certificate type in a ServerHello: exactly one byte.
+ */
+PETREL_MUST_CHECK int hs_ext_read_server_name(const hs_extension *ext, const uint8_t **name,
+                                              size_t *len);
+PETREL_MUST_CHECK int hs_ext_read_empty(const hs_extension *ext);
+PETREL_MUST_CHECK int hs_ext_read_cert_type_list(const hs_extension *ext, const uint8_t **types,
+                                                 size_t *count);
+PETREL_MUST_CHECK int hs_ext_read_cert_type(const hs_extension *ext, uint8_t *type);
+/* The raw extension of a type in a parsed block, or NULL. */
+const hs_extension *hs_extensions_find(const hs_extensions *ext, uint16_t type);
 
 #endif

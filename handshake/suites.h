@@ -13,9 +13,23 @@
 #include "crypto/provider.h"
 
 typedef enum hs_key_exchange {
-    HS_KX_PSK,       /* RFC 4279 */
-    HS_KX_ECDHE_PSK, /* RFC 5489 */
+    HS_KX_PSK,         /* RFC 4279 */
+    HS_KX_ECDHE_PSK,   /* RFC 5489 */
+    HS_KX_ECDHE_ECDSA, /* RFC 8422: certificate with an EC key */
+    HS_KX_ECDHE_RSA,   /* RFC 8422: certificate with an RSA key */
 } hs_key_exchange;
+
+/* True for the suites authenticated by a PSK, false for certificates. */
+static inline bool hs_kx_is_psk(hs_key_exchange kx)
+{
+    return kx == HS_KX_PSK || kx == HS_KX_ECDHE_PSK;
+}
+
+/* True for the suites with an ephemeral ECDH exchange. */
+static inline bool hs_kx_is_ecdhe(hs_key_exchange kx)
+{
+    return kx != HS_KX_PSK;
+}
 
 typedef struct hs_suite {
     uint16_t id;
@@ -39,11 +53,14 @@ const hs_suite *hs_suite_find(uint16_t id);
  * MD5, static RSA, ...): see suites.c for the list and the reasons. */
 bool hs_suite_is_insecure(uint16_t id, const char **why);
 
-/* The default preference order (issue 3 / RFC 7925 first). */
+/* The default preference order: the PSK suites (RFC 7925's
+ * TLS_PSK_WITH_AES_128_CCM_8 first), then the certificate suites (RFC
+ * 7925's TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 first). Each side uses only
+ * the suites it has credentials for. */
 extern const uint16_t hs_default_suites[];
 extern const size_t hs_default_suite_count;
 
-#define HS_MAX_SUITES 16
+#define HS_MAX_SUITES 24
 
 /* Signalling suite value for secure renegotiation (RFC 5746 §3.3). */
 #define HS_SCSV_RENEGOTIATION 0x00ff

@@ -21,28 +21,39 @@
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: petrel client --dtls --connect HOST:PORT --psk-identity ID --psk HEX\n"
+            "usage: petrel client --dtls --connect HOST:PORT\n"
+            "                     [--psk-identity ID --psk HEX]\n"
+            "                     [--ca FILE] [--capath DIR] [--verify none|optional|require]\n"
+            "                     [--servername NAME] [--cert FILE --key FILE [--pass PW]]\n"
+            "                     [--rpk [--peer-key FILE]...]\n"
             "                     [--send TEXT] [--expect TEXT] [--no-echo] [--timeout MS]\n"
             "                     [--resend MS]\n"
             "                     [--suites LIST] [--mtu N] [--timer MS] [--max-timer MS]\n"
-            "                     [--lossy-link RTT_HINT_MS] [-v]\n");
+            "                     [--lossy-link RTT_HINT_MS] [-v]\n"
+            "The server's certificate is checked against --ca/--capath and the name\n"
+            "--servername gives (default: the HOST of --connect); --verify none skips it.\n");
 }
 
 static void print_summary(petrel_conn *conn, uint64_t elapsed_ms)
 {
     petrel_conn_stats st;
     petrel_get_stats(conn, &st);
+    const uint8_t *der;
+    size_t der_len;
+    const char *peer = "PSK";
+    if (petrel_peer_certificate(conn, 0, &der, &der_len) == 0)
+        peer = petrel_peer_anonymous(conn) ? "certificate not verified" : "certificate verified";
     printf("handshake complete: %s, DTLS 1.2, %llu ms, %llu datagrams sent, %llu "
-           "retransmissions, rtt %u ms\n",
+           "retransmissions, rtt %u ms, server: %s\n",
            petrel_cipher_suite_name(conn), (unsigned long long)elapsed_ms,
-           (unsigned long long)st.datagrams_sent, (unsigned long long)st.retransmissions,
-           st.rtt_ms);
+           (unsigned long long)st.datagrams_sent, (unsigned long long)st.retransmissions, st.rtt_ms,
+           peer);
 }
 
 int tool_client(int argc, char **argv)
 {
     tool_dtls_options o;
-    memset(&o, 0, sizeof(o));
+    tool_dtls_options_init(&o);
     char *connect = NULL;
     const char *send = NULL, *expect = NULL;
     int echo = 1;
@@ -84,6 +95,10 @@ int tool_client(int argc, char **argv)
     if (send && echo && !expect)
         expect = send;
 
+    /* Check the certificate against the host connected to, unless told
+     * otherwise (as curl does). */
+    if (!o.servername && (o.ca || o.capath))
+        o.servername = host;
     petrel_config *cfg = tool_make_config("client", &o);
     if (!cfg)
         return 1;

@@ -66,7 +66,8 @@ static int parse_hex(const char *hex, uint8_t *out, size_t cap, size_t *len)
  * ("0xC0A8"). */
 static int parse_suite(const char *text, uint16_t *out)
 {
-    static const uint16_t known[] = {0xC0A8, 0xC0A4, 0x00A8, 0x00A9, 0xCCAB, 0xCCAC};
+    static const uint16_t known[] = {0xC0A8, 0xC0A4, 0x00A8, 0x00A9, 0xCCAB, 0xCCAC, 0xC0AE,
+                                     0xC0AC, 0xC02B, 0xC02C, 0xCCA9, 0xC02F, 0xC030, 0xCCA8};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
         const hs_suite *s = hs_suite_find(known[i]);
         if (s && strcmp(s->name, text) == 0) {
@@ -106,6 +107,71 @@ static int parse_uint(const char *cmd, const char *opt, const char *text, unsign
     return 0;
 }
 
+void tool_dtls_options_init(tool_dtls_options *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->verify = -1;
+}
+
+/* Options that take a file or a word and store it as given. */
+static int parse_cert_option(const char *cmd, int argc, char **argv, int *i, tool_dtls_options *o)
+{
+    const char *opt = argv[*i];
+    const char **slot = NULL;
+    if (strcmp(opt, "--cert") == 0)
+        slot = &o->cert;
+    else if (strcmp(opt, "--key") == 0)
+        slot = &o->key;
+    else if (strcmp(opt, "--pass") == 0)
+        slot = &o->password;
+    else if (strcmp(opt, "--ca") == 0)
+        slot = &o->ca;
+    else if (strcmp(opt, "--capath") == 0)
+        slot = &o->capath;
+    else if (strcmp(opt, "--servername") == 0)
+        slot = &o->servername;
+    if (slot) {
+        const char *v = need_value(cmd, argc, argv, i);
+        if (!v)
+            return -1;
+        *slot = v;
+        return 1;
+    }
+    if (strcmp(opt, "--rpk") == 0) {
+        o->rpk = true;
+        return 1;
+    }
+    if (strcmp(opt, "--peer-key") == 0) {
+        const char *v = need_value(cmd, argc, argv, i);
+        if (!v)
+            return -1;
+        if (o->peer_key_count == sizeof(o->peer_keys) / sizeof(o->peer_keys[0])) {
+            fprintf(stderr, "petrel %s: at most 8 --peer-key files\n", cmd);
+            return -1;
+        }
+        o->peer_keys[o->peer_key_count++] = v;
+        return 1;
+    }
+    if (strcmp(opt, "--verify") == 0) {
+        const char *v = need_value(cmd, argc, argv, i);
+        if (!v)
+            return -1;
+        if (strcmp(v, "none") == 0)
+            o->verify = PETREL_VERIFY_NONE;
+        else if (strcmp(v, "optional") == 0)
+            o->verify = PETREL_VERIFY_OPTIONAL;
+        else if (strcmp(v, "require") == 0)
+            o->verify = PETREL_VERIFY_REQUIRE;
+        else {
+            fprintf(stderr, "petrel %s: --verify takes none, optional or require, not '%s'\n", cmd,
+                    v);
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
 int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_dtls_options *o)
 {
     const char *opt = argv[*i];
@@ -113,6 +179,9 @@ int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_
     unsigned long n;
     if (strcmp(opt, "--dtls") == 0)
         return 1;
+    int cert = parse_cert_option(cmd, argc, argv, i, o);
+    if (cert != 0)
+        return cert;
     if (strcmp(opt, "-v") == 0 || strcmp(opt, "--verbose") == 0) {
         o->verbose++;
         return 1;
@@ -195,20 +264,51 @@ petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o)
         tool_fail(cmd, "cannot create a configuration", PETREL_ERR_NOMEM);
         return NULL;
     }
-    if (!o->psk_identity || !o->psk_len) {
-        tool_fail(cmd, "--psk-identity ID and --psk HEX are required", 0);
+    bool certs = o->cert || o->key || o->ca || o->capath || o->verify >= 0 || o->rpk;
+    if ((!o->psk_identity || !o->psk_len) && !certs) {
+        tool_fail(cmd,
+                  "credentials needed: --psk-identity ID and --psk HEX, or certificates "
+                  "(--cert/--key, --ca/--capath, --verify none, --rpk)",
+                  0);
+        petrel_config_free(cfg);
+        return NULL;
+    }
+    if ((o->psk_identity != NULL) != (o->psk_len != 0)) {
+        tool_fail(cmd, "--psk-identity and --psk go together", 0);
         petrel_config_free(cfg);
         return NULL;
     }
     /* petrel keeps identities and hints of up to 128 bytes (RFC 4279
      * allows more; RFC 7925 devices use far less). */
-    if (strlen(o->psk_identity) > 128 || (o->psk_hint && strlen(o->psk_hint) > 128)) {
+    if ((o->psk_identity && strlen(o->psk_identity) > 128) ||
+        (o->psk_hint && strlen(o->psk_hint) > 128)) {
         tool_fail(cmd, "--psk-identity and --psk-hint take at most 128 bytes", 0);
         petrel_config_free(cfg);
         return NULL;
     }
-    rc = petrel_config_set_psk(cfg, (const uint8_t *)o->psk_identity, strlen(o->psk_identity),
-                               o->psk, o->psk_len);
+    const char *what = "invalid configuration";
+    if (o->psk_identity)
+        rc = petrel_config_set_psk(cfg, (const uint8_t *)o->psk_identity, strlen(o->psk_identity),
+                                   o->psk, o->psk_len);
+    if (rc == 0 && o->cert && (rc = petrel_config_load_cert_chain_file(cfg, o->cert)) < 0)
+        what = "--cert";
+    if (rc == 0 && o->key && (rc = petrel_config_load_key_file(cfg, o->key, o->password)) < 0)
+        what = "--key";
+    if (rc == 0 && o->ca && (rc = petrel_config_load_ca_file(cfg, o->ca)) < 0)
+        what = "--ca";
+    if (rc == 0 && o->capath && (rc = petrel_config_load_ca_dir(cfg, o->capath)) < 0)
+        what = "--capath";
+    if (rc == 0 && o->verify >= 0 &&
+        (rc = petrel_config_set_verify(cfg, (petrel_verify_mode)o->verify, 0)) < 0)
+        what = "--verify";
+    if (rc == 0 && o->rpk)
+        rc = petrel_config_set_raw_public_keys(cfg, true);
+    for (size_t k = 0; rc == 0 && k < o->peer_key_count; k++) {
+        if ((rc = petrel_config_add_pinned_key_file(cfg, o->peer_keys[k])) < 0)
+            what = "--peer-key";
+    }
+    if (rc == 0 && o->servername && (rc = petrel_config_set_server_name(cfg, o->servername)) < 0)
+        what = "--servername";
     if (rc == 0 && o->psk_hint)
         rc = petrel_config_set_psk_hint(cfg, (const uint8_t *)o->psk_hint, strlen(o->psk_hint));
     if (rc == 0 && o->suite_count)
@@ -220,7 +320,7 @@ petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o)
     if (rc == 0 && (o->initial_timer_ms || o->max_timer_ms))
         rc = petrel_config_set_timers(cfg, o->initial_timer_ms, o->max_timer_ms, 0, 0);
     if (rc < 0) {
-        tool_fail(cmd, "invalid configuration", rc);
+        tool_fail(cmd, what, rc);
         petrel_config_free(cfg);
         return NULL;
     }

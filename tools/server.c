@@ -1,6 +1,7 @@
 #define _POSIX_C_SOURCE 200809L
 /*
- * petrel server --dtls --listen HOST:PORT --psk-identity ID --psk HEX
+ * petrel server --dtls --listen HOST:PORT [--psk-identity ID --psk HEX]
+ *               [--cert FILE --key FILE] [--ca FILE] [--verify MODE]
  *               [--echo] [--once] [--port-file FILE] [--suites LIST]
  *               [--mtu N] [--timer MS] [-v]
  *
@@ -35,8 +36,14 @@ static void on_established(void *ref, petrel_udp_session *s)
 {
     (void)ref;
     petrel_conn *conn = petrel_udp_session_conn(s);
-    printf("%s: handshake complete: %s\n", petrel_udp_session_peer(s),
-           petrel_cipher_suite_name(conn));
+    const uint8_t *der;
+    size_t len;
+    bool cert = petrel_peer_certificate(conn, 0, &der, &len) == 0;
+    printf("%s: handshake complete: %s, client: %s\n", petrel_udp_session_peer(s),
+           petrel_cipher_suite_name(conn),
+           cert
+               ? (petrel_peer_anonymous(conn) ? "certificate not verified" : "certificate verified")
+               : (petrel_peer_anonymous(conn) ? "anonymous" : "PSK or unauthenticated"));
     fflush(stdout);
 }
 
@@ -65,16 +72,22 @@ static void on_closed(void *ref, petrel_udp_session *s, int reason)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: petrel server --dtls --listen HOST:PORT --psk-identity ID --psk HEX\n"
-                    "                     [--echo] [--once] [--port-file FILE] [--psk-hint TEXT]\n"
-                    "                     [--suites LIST] [--mtu N] [--timer MS] [--max-timer MS]\n"
-                    "                     [--lossy-link RTT_HINT_MS] [-v]\n");
+    fprintf(
+        stderr,
+        "usage: petrel server --dtls --listen HOST:PORT\n"
+        "                     [--psk-identity ID --psk HEX [--psk-hint TEXT]]\n"
+        "                     [--cert FILE --key FILE [--pass PW]] [--rpk [--peer-key FILE]...]\n"
+        "                     [--ca FILE] [--capath DIR] [--verify none|optional|require]\n"
+        "                     [--echo] [--once] [--port-file FILE]\n"
+        "                     [--suites LIST] [--mtu N] [--timer MS] [--max-timer MS]\n"
+        "                     [--lossy-link RTT_HINT_MS] [-v]\n"
+        "--verify optional/require asks clients for a certificate checked against --ca.\n");
 }
 
 int tool_server(int argc, char **argv)
 {
     tool_dtls_options o;
-    memset(&o, 0, sizeof(o));
+    tool_dtls_options_init(&o);
     server_state st = {0, 0, 0};
     char *listen = NULL;
     const char *port_file = NULL;
@@ -117,8 +130,9 @@ int tool_server(int argc, char **argv)
         petrel_config_free(cfg);
         return tool_fail("server", "cannot listen", err);
     }
-    printf("listening on %s:%d (DTLS 1.2, PSK identity '%s')\n", host, petrel_udp_server_port(srv),
-           o.psk_identity);
+    printf("listening on %s:%d (DTLS 1.2%s%s%s%s)\n", host, petrel_udp_server_port(srv),
+           o.psk_identity ? ", PSK identity '" : "", o.psk_identity ? o.psk_identity : "",
+           o.psk_identity ? "'" : "", o.cert ? ", certificate" : (o.rpk ? ", raw public key" : ""));
     fflush(stdout);
     if (port_file) {
         FILE *f = fopen(port_file, "w");

@@ -26,7 +26,21 @@ typedef struct tool_dtls_options {
     uint32_t max_timer_ms;
     bool lossy_link; /* --lossy-link RTT_HINT_MS */
     uint32_t rtt_hint_ms;
+    /* Certificates (issue 6). */
+    const char *cert;     /* --cert FILE: chain, leaf first */
+    const char *key;      /* --key FILE */
+    const char *password; /* --pass PASSWORD for an encrypted key */
+    const char *ca;       /* --ca FILE */
+    const char *capath;   /* --capath DIR */
+    int verify;           /* --verify: -1 unset, else a petrel_verify_mode */
+    const char *servername;
+    bool rpk;                 /* --rpk: raw public keys (RFC 7250) */
+    const char *peer_keys[8]; /* --peer-key FILE: pinned raw public keys */
+    size_t peer_key_count;
 } tool_dtls_options;
+
+/* The options' defaults (verify unset). */
+void tool_dtls_options_init(tool_dtls_options *o);
 
 /* Parses one shared option at argv[*i] (advancing *i past its value).
  * Returns 1 when consumed, 0 when not a shared option, -1 on error (after

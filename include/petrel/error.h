@@ -63,7 +63,23 @@ extern "C" {
     X(ERR_KEY_MISMATCH, -34, USAGE, 0, "key does not fit the requested algorithm")                \
     X(ERR_CRYPTO, -40, INTERNAL, 80, "crypto backend failure")                                    \
     X(ERR_RNG, -41, INTERNAL, 80, "random number generator failure")                              \
-    X(ERR_INTERNAL, -42, INTERNAL, 80, "internal error")
+    X(ERR_INTERNAL, -42, INTERNAL, 80, "internal error")                                          \
+    X(ERR_FILE_NOT_FOUND, -60, USAGE, 0, "file or directory missing or unreadable")               \
+    X(ERR_CERT_PARSE, -61, DECODE, 42, "certificate could not be parsed")                         \
+    X(ERR_KEY_CERT_MISMATCH, -62, USAGE, 0, "private key does not match the certificate")         \
+    X(ERR_WRONG_PASSWORD, -63, USAGE, 0, "encrypted key: password missing or wrong")              \
+    X(ERR_BAD_CERTIFICATE, -64, CRYPTO, 42,                                                       \
+      "peer certificate invalid (signature, basic constraints or key usage)")                     \
+    X(ERR_UNKNOWN_CA, -65, CRYPTO, 48, "peer certificate chain does not lead to a trusted CA")    \
+    X(ERR_CERT_EXPIRED, -66, CRYPTO, 45, "peer certificate expired or not yet valid")             \
+    X(ERR_CERT_NAME_MISMATCH, -67, CRYPTO, 42,                                                    \
+      "peer certificate does not match the expected server name")                                 \
+    X(ERR_NO_CERTIFICATE, -68, CRYPTO, 40, "peer sent no certificate but one is required")        \
+    X(ERR_CERT_REJECTED, -69, CRYPTO, 42, "the certificate callback rejected the peer")           \
+    X(ERR_UNSUPPORTED_CERTIFICATE, -70, CRYPTO, 43, "peer certificate or key type not supported") \
+    X(ERR_RPK_NOT_PINNED, -71, CRYPTO, 42, "peer raw public key is not among the pinned keys")    \
+    X(ERR_NO_CREDENTIALS, -72, USAGE, 0,                                                          \
+      "no credentials for any configured cipher suite (PSK, certificate or CA)")
 
 typedef enum petrel_error_class {
     PETREL_ERRCLASS_NONE,

@@ -9,6 +9,7 @@
 #ifndef PETREL_PETREL_H
 #define PETREL_PETREL_H
 
+#include <petrel/cert.h>
 #include <petrel/error.h>
 #include <petrel/platform.h>
 #include <petrel/version.h>
@@ -93,6 +94,11 @@ PETREL_API int petrel_config_set_psk_hint(petrel_config *cfg, const uint8_t *hin
  * PETREL_ERR_INSECURE for a suite petrel refuses (RC4, 3DES, NULL, export,
  * static RSA, ...), PETREL_ERR_UNSUPPORTED for one it does not implement. */
 PETREL_API int petrel_config_set_suites(petrel_config *cfg, const uint16_t *suites, size_t count);
+
+/* The ECDHE groups to offer or accept (TLS NamedGroup ids), in preference
+ * order: x25519 (0x001d), secp256r1 (0x0017), secp384r1 (0x0018), which is
+ * also the default. PETREL_ERR_UNSUPPORTED for any other. */
+PETREL_API int petrel_config_set_groups(petrel_config *cfg, const uint16_t *groups, size_t count);
 
 /* Datagram payload limit: every datagram petrel produces fits it. 200 ..
  * 16384; default 1232. */

@@ -45,6 +45,9 @@ typedef uint64_t (*petrel_clock_fn)(void *ref);
 /* Fills buf with len cryptographically secure random bytes (len may be 0);
  * returns 0, or a negative value when no randomness is available. */
 typedef int (*petrel_rng_fn)(void *ref, uint8_t *buf, size_t len);
+/* Wall-clock time in seconds since the Unix epoch (UTC). Used only to
+ * check certificate validity periods; the default is time(2). */
+typedef int64_t (*petrel_time_fn)(void *ref);
 /* Receives one log line without a trailing newline. `msg` is valid only
  * during the call. */
 typedef void (*petrel_log_fn)(void *ref, petrel_log_level level, const char *msg);
@@ -61,6 +64,9 @@ typedef struct petrel_platform {
     petrel_rng_fn rng;
     void *rng_ref;
 
+    petrel_time_fn time_s;
+    void *time_ref;
+
     petrel_log_fn log;
     void *log_ref;
     /* Messages above this level are not formatted at all. */
@@ -68,7 +74,7 @@ typedef struct petrel_platform {
 } petrel_platform;
 
 /* The defaults: malloc/realloc/free, CLOCK_MONOTONIC, the crypto
- * provider's DRBG, and a logger that writes "petrel: <level>: <msg>" lines
+ * provider's DRBG, time(2), and a logger that writes "petrel: <level>: <msg>" lines
  * to stderr at PETREL_LOG_WARNING and above. */
 PETREL_API petrel_platform petrel_platform_default(void);
 
@@ -78,6 +84,7 @@ PETREL_API void *petrel_default_alloc(void *ref, size_t size);
 PETREL_API void *petrel_default_realloc(void *ref, void *ptr, size_t size);
 PETREL_API void petrel_default_free(void *ref, void *ptr);
 PETREL_API uint64_t petrel_default_clock_ms(void *ref);
+PETREL_API int64_t petrel_default_time_s(void *ref);
 PETREL_API int petrel_default_rng(void *ref, uint8_t *buf, size_t len);
 PETREL_API void petrel_default_log(void *ref, petrel_log_level level, const char *msg);
 

@@ -4,25 +4,39 @@
  * The first input byte (modulo CODEC_COUNT) picks the codec; the rest is
  * the message body it reads:
  *
- *    0 ClientHello (TLS layout)       6 ClientKeyExchange, PSK
- *    1 ClientHello (DTLS, cookie)     7 ClientKeyExchange, ECDHE_PSK
- *    2 ServerHello                    8 Finished
- *    3 HelloVerifyRequest             9 ServerHelloDone
- *    4 ServerKeyExchange, PSK        10 an extensions block body
- *    5 ServerKeyExchange, ECDHE_PSK
+ *    0 ClientHello (TLS layout)       11 Certificate (X.509 chain)
+ *    1 ClientHello (DTLS, cookie)     12 Certificate (RawPublicKey)
+ *    2 ServerHello                    13 ServerKeyExchange, ECDHE (signed)
+ *    3 HelloVerifyRequest             14 ClientKeyExchange, ECDHE
+ *    4 ServerKeyExchange, PSK         15 CertificateRequest
+ *    5 ServerKeyExchange, ECDHE_PSK   16 CertificateVerify
+ *    6 ClientKeyExchange, PSK         17 server_name extension_data
+ *    7 ClientKeyExchange, ECDHE_PSK   18 certificate type list extension_data
+ *    8 Finished                       19 single certificate type extension_data
+ *    9 ServerHelloDone                20 empty extension_data
+ *   10 an extensions block body
  *
  * Checks: a reader fails only with a decode error (_TRUNCATED, _LENGTH,
  * _TRAILING_DATA, _ILLEGAL_PARAMETER, and _LIMIT for too many
- * extensions); on success it consumed the body exactly, every view points
- * inside the input, and the fields keep their bounds (session id <= 32,
- * compression methods include null, the has_* flags of the extensions
- * match the raw list, no extension type twice, ...). The parsed message is
- * then written back with the matching _write: the codecs are canonical,
- * so the output must equal the input byte for byte, and reading the output
- * again must give the same fields. A writer given one byte less than it
- * needs fails with _BUFFER_TOO_SMALL and leaves the writer unchanged. The
- * extensions block has no writer of its own: it is rebuilt from the
- * hs_ext_write_* writers (raw type + body for the others) and compared.
+ * extensions or certificates); on success it consumed the body exactly,
+ * every view points inside the input, and the fields keep their bounds
+ * (session id <= 32, compression methods include null, the has_* flags of
+ * the extensions match the raw list, no extension type twice, at most
+ * HS_MAX_CHAIN certificates, the ServerECDHParams view is the input's
+ * first bytes, the DistinguishedName count matches the list, ...). The
+ * parsed message is then written back with the matching _write: the
+ * codecs are canonical, so the output must equal the input byte for byte,
+ * and reading the output again must give the same fields. A writer given
+ * one byte less than it needs fails with _BUFFER_TOO_SMALL and leaves the
+ * writer unchanged. The extensions block has no writer of its own: it is
+ * rebuilt from the hs_ext_write_* writers (raw type + body for the others)
+ * and compared; hs_extensions_find finds each of its extensions, and the
+ * server_name and certificate type extensions in it also go through the
+ * checks of codecs 17-19. Those decoders return a view (the host name, the
+ * type list) or a value: where the body holds nothing else (one host_name
+ * entry; any type list; one type), writing the result back with
+ * hs_ext_write_server_name / hs_ext_write_cert_types gives the extension
+ * with exactly that body.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -47,6 +61,16 @@ enum {
     CODEC_FINISHED,
     CODEC_SERVER_HELLO_DONE,
     CODEC_EXTENSIONS,
+    CODEC_CERTIFICATE,
+    CODEC_CERTIFICATE_RPK,
+    CODEC_SERVER_KEY_EXCHANGE_SIGNED,
+    CODEC_CLIENT_KEY_EXCHANGE_EC,
+    CODEC_CERTIFICATE_REQUEST,
+    CODEC_CERTIFICATE_VERIFY,
+    CODEC_EXT_SERVER_NAME,
+    CODEC_EXT_CERT_TYPE_LIST,
+    CODEC_EXT_CERT_TYPE,
+    CODEC_EXT_EMPTY,
     CODEC_COUNT
 };
 
@@ -77,6 +101,113 @@ static void check_read_error(int rc)
                rc == PETREL_ERR_LIMIT);
 }
 
+/* ---- extensions whose layout depends on the message ---- */
+
+/* What an extension decoder returned, to be written back. */
+typedef struct decoded_extension {
+    uint16_t type;
+    const uint8_t *data; /* the host name (NULL: the empty form) or the types */
+    size_t len;
+    bool single; /* certificate type: a ServerHello's one type */
+} decoded_extension;
+
+static int write_decoded(cursor_writer *w, const decoded_extension *d)
+{
+    if (d->type == HS_EXT_SERVER_NAME)
+        return hs_ext_write_server_name(w, (const char *)d->data, d->len);
+    return hs_ext_write_cert_types(w, d->type, d->data, d->len, d->single);
+}
+
+/* Writing d back into exactly 4 + len bytes gives type, len, then body;
+ * one byte less fails and writes nothing. */
+static void check_rewrite(const decoded_extension *d, const uint8_t *body, size_t len)
+{
+    size_t want = 4 + len;
+    uint8_t *out = malloc(want);
+    FUZZ_CHECK(out != NULL);
+    cursor_writer w = cursor_writer_init(out, want);
+    FUZZ_CHECK(write_decoded(&w, d) == 0 && w.len == want);
+    FUZZ_CHECK(out[0] == (uint8_t)(d->type >> 8) && out[1] == (uint8_t)d->type);
+    FUZZ_CHECK(out[2] == (uint8_t)(len >> 8) && out[3] == (uint8_t)len);
+    FUZZ_CHECK(len == 0 || memcmp(out + 4, body, len) == 0);
+    w = cursor_writer_init(out, want - 1);
+    FUZZ_CHECK(write_decoded(&w, d) == PETREL_ERR_BUFFER_TOO_SMALL && w.len == 0);
+    free(out);
+}
+
+/* One extension_data body through the decoder codec picks. */
+static void check_extension_decoder(int codec, const uint8_t *body, size_t len)
+{
+    hs_extension ext = {0, body, len};
+    switch (codec) {
+    case CODEC_EXT_SERVER_NAME: {
+        ext.type = HS_EXT_SERVER_NAME;
+        const uint8_t *name = body;
+        size_t name_len = 1;
+        int rc = hs_ext_read_server_name(&ext, &name, &name_len);
+        if (rc < 0) {
+            check_read_error(rc);
+            FUZZ_CHECK(rc != PETREL_ERR_LIMIT && name == NULL && name_len == 0);
+            return;
+        }
+        FUZZ_CHECK(rc == 0 && len >= 2 + 3);
+        if (name == NULL) {
+            FUZZ_CHECK(name_len == 0);
+            return;
+        }
+        FUZZ_CHECK(name_len >= 1 && name_len <= HS_HOST_NAME_MAX &&
+                   inside(name, name_len, body, len));
+        if (len == 2 + 3 + name_len) {
+            /* The one entry: our writer gives this very body. */
+            FUZZ_CHECK(name == body + 5);
+            decoded_extension d = {HS_EXT_SERVER_NAME, name, name_len, false};
+            check_rewrite(&d, body, len);
+        }
+        return;
+    }
+    case CODEC_EXT_CERT_TYPE_LIST: {
+        ext.type = HS_EXT_CLIENT_CERTIFICATE_TYPE;
+        const uint8_t *types = body;
+        size_t count = 1;
+        int rc = hs_ext_read_cert_type_list(&ext, &types, &count);
+        if (rc < 0) {
+            check_read_error(rc);
+            FUZZ_CHECK(rc != PETREL_ERR_LIMIT && rc != PETREL_ERR_ILLEGAL_PARAMETER);
+            FUZZ_CHECK(types == NULL && count == 0);
+            return;
+        }
+        FUZZ_CHECK(rc == 0 && count >= 1 && count <= 255 && len == 1 + count);
+        FUZZ_CHECK(types == body + 1);
+        decoded_extension d = {HS_EXT_CLIENT_CERTIFICATE_TYPE, types, count, false};
+        check_rewrite(&d, body, len);
+        return;
+    }
+    case CODEC_EXT_CERT_TYPE: {
+        ext.type = HS_EXT_SERVER_CERTIFICATE_TYPE;
+        uint8_t type = 0;
+        int rc = hs_ext_read_cert_type(&ext, &type);
+        if (rc < 0) {
+            FUZZ_CHECK(rc == (len == 0 ? PETREL_ERR_TRUNCATED : PETREL_ERR_TRAILING_DATA));
+            FUZZ_CHECK(len != 1 && type == 0);
+            return;
+        }
+        FUZZ_CHECK(rc == 0 && len == 1 && type == body[0]);
+        decoded_extension d = {HS_EXT_SERVER_CERTIFICATE_TYPE, &type, 1, true};
+        check_rewrite(&d, body, len);
+        return;
+    }
+    case CODEC_EXT_EMPTY: {
+        ext.type = HS_EXT_SERVER_NAME;
+        FUZZ_CHECK(hs_ext_read_empty(&ext) == (len == 0 ? 0 : PETREL_ERR_LENGTH));
+        decoded_extension d = {HS_EXT_SERVER_NAME, NULL, 0, false};
+        if (len == 0)
+            check_rewrite(&d, body, len);
+        return;
+    }
+    }
+    abort();
+}
+
 /* ---- extensions ---- */
 
 static bool list_has(const hs_extensions *e, uint16_t type, const hs_extension **found)
@@ -103,6 +234,8 @@ static void check_extensions(const hs_extensions *e, const uint8_t *base, size_t
             FUZZ_CHECK(e->list[j].type != e->list[i].type);
     }
     FUZZ_CHECK(total == len);
+    for (size_t i = 0; i < e->count; i++)
+        FUZZ_CHECK(hs_extensions_find(e, e->list[i].type) == &e->list[i]);
 
     const hs_extension *x = NULL;
     FUZZ_CHECK(e->has_renegotiation_info == list_has(e, HS_EXT_RENEGOTIATION_INFO, &x));
@@ -210,6 +343,18 @@ static void fuzz_extensions(const uint8_t *body, size_t len)
     }
     FUZZ_CHECK(rc == 0 && cursor_reader_remaining(&r) == 0);
     check_extensions(e, body, len);
+    /* The message-dependent ones: each form a hello may carry. */
+    for (size_t i = 0; i < e->count; i++) {
+        const hs_extension *x = &e->list[i];
+        if (x->type == HS_EXT_SERVER_NAME) {
+            check_extension_decoder(CODEC_EXT_SERVER_NAME, x->data, x->len);
+            check_extension_decoder(CODEC_EXT_EMPTY, x->data, x->len);
+        } else if (x->type == HS_EXT_CLIENT_CERTIFICATE_TYPE ||
+                   x->type == HS_EXT_SERVER_CERTIFICATE_TYPE) {
+            check_extension_decoder(CODEC_EXT_CERT_TYPE_LIST, x->data, x->len);
+            check_extension_decoder(CODEC_EXT_CERT_TYPE, x->data, x->len);
+        }
+    }
 
     uint8_t *out = malloc(len ? len : 1);
     FUZZ_CHECK(out != NULL);
@@ -241,6 +386,14 @@ typedef union message {
     hs_server_key_exchange_psk server_key_exchange;
     hs_client_key_exchange_psk client_key_exchange;
     hs_finished finished;
+    hs_certificate certificate;
+    hs_server_key_exchange_ecdhe server_key_exchange_ecdhe;
+    struct {
+        const uint8_t *public_key;
+        size_t public_key_len;
+    } client_key_exchange_ecdhe;
+    hs_certificate_request certificate_request;
+    hs_certificate_verify certificate_verify;
 } message;
 
 static void prepare(int codec, message *m)
@@ -250,6 +403,8 @@ static void prepare(int codec, message *m)
         m->server_key_exchange.ecdhe = true;
     if (codec == CODEC_CLIENT_KEY_EXCHANGE_ECDHE)
         m->client_key_exchange.ecdhe = true;
+    if (codec == CODEC_CERTIFICATE_RPK)
+        m->certificate.raw_public_key = true;
 }
 
 static int read_message(int codec, cursor_reader *r, message *m)
@@ -271,6 +426,18 @@ static int read_message(int codec, cursor_reader *r, message *m)
         return hs_client_key_exchange_psk_read(r, &m->client_key_exchange);
     case CODEC_FINISHED:
         return hs_finished_read(r, &m->finished);
+    case CODEC_CERTIFICATE:
+    case CODEC_CERTIFICATE_RPK:
+        return hs_certificate_read(r, &m->certificate);
+    case CODEC_SERVER_KEY_EXCHANGE_SIGNED:
+        return hs_server_key_exchange_ecdhe_read(r, &m->server_key_exchange_ecdhe);
+    case CODEC_CLIENT_KEY_EXCHANGE_EC:
+        return hs_client_key_exchange_ecdhe_read(r, &m->client_key_exchange_ecdhe.public_key,
+                                                 &m->client_key_exchange_ecdhe.public_key_len);
+    case CODEC_CERTIFICATE_REQUEST:
+        return hs_certificate_request_read(r, &m->certificate_request);
+    case CODEC_CERTIFICATE_VERIFY:
+        return hs_certificate_verify_read(r, &m->certificate_verify);
     }
     abort();
 }
@@ -294,6 +461,18 @@ static int write_message(int codec, cursor_writer *w, const message *m)
         return hs_client_key_exchange_psk_write(w, &m->client_key_exchange);
     case CODEC_FINISHED:
         return hs_finished_write(w, &m->finished);
+    case CODEC_CERTIFICATE:
+    case CODEC_CERTIFICATE_RPK:
+        return hs_certificate_write(w, &m->certificate);
+    case CODEC_SERVER_KEY_EXCHANGE_SIGNED:
+        return hs_server_key_exchange_ecdhe_write(w, &m->server_key_exchange_ecdhe);
+    case CODEC_CLIENT_KEY_EXCHANGE_EC:
+        return hs_client_key_exchange_ecdhe_write(w, m->client_key_exchange_ecdhe.public_key,
+                                                  m->client_key_exchange_ecdhe.public_key_len);
+    case CODEC_CERTIFICATE_REQUEST:
+        return hs_certificate_request_write(w, &m->certificate_request);
+    case CODEC_CERTIFICATE_VERIFY:
+        return hs_certificate_verify_write(w, &m->certificate_verify);
     }
     abort();
 }
@@ -368,6 +547,66 @@ static void check_fields(int codec, const message *m, const uint8_t *in, size_t 
         FUZZ_CHECK(len == HS_VERIFY_DATA_LEN &&
                    memcmp(m->finished.verify_data, in, HS_VERIFY_DATA_LEN) == 0);
         return;
+    case CODEC_CERTIFICATE:
+    case CODEC_CERTIFICATE_RPK: {
+        const hs_certificate *c = &m->certificate;
+        FUZZ_CHECK(c->raw_public_key == (codec == CODEC_CERTIFICATE_RPK));
+        FUZZ_CHECK(c->count <= HS_MAX_CHAIN && (!c->raw_public_key || c->count == 1));
+        size_t total = c->raw_public_key ? 0 : 3;
+        for (size_t i = 0; i < c->count; i++) {
+            FUZZ_CHECK(c->lens[i] >= 1 && c->lens[i] <= HS_CERT_MAX);
+            FUZZ_CHECK(inside(c->certs[i], c->lens[i], in, len));
+            FUZZ_CHECK(c->certs[i] == in + total + 3);
+            total += 3 + c->lens[i];
+        }
+        FUZZ_CHECK(total == len);
+        return;
+    }
+    case CODEC_SERVER_KEY_EXCHANGE_SIGNED: {
+        const hs_server_key_exchange_ecdhe *ske = &m->server_key_exchange_ecdhe;
+        FUZZ_CHECK(ske->params == in && ske->params_len == 4 + ske->public_key_len);
+        FUZZ_CHECK(in[0] == HS_NAMED_CURVE && ske->group == (uint16_t)(in[1] << 8 | in[2]));
+        FUZZ_CHECK(ske->public_key_len >= 1 && ske->public_key_len <= 255 &&
+                   ske->public_key == in + 4);
+        FUZZ_CHECK(inside(ske->signature, ske->signature_len, in, len));
+        FUZZ_CHECK(ske->signature_len == 0 || ske->signature == in + ske->params_len + 4);
+        FUZZ_CHECK(len == ske->params_len + 4 + ske->signature_len);
+        return;
+    }
+    case CODEC_CLIENT_KEY_EXCHANGE_EC: {
+        size_t n = m->client_key_exchange_ecdhe.public_key_len;
+        FUZZ_CHECK(n >= 1 && n <= 255 && len == 1 + n &&
+                   m->client_key_exchange_ecdhe.public_key == in + 1);
+        return;
+    }
+    case CODEC_CERTIFICATE_REQUEST: {
+        const hs_certificate_request *cr = &m->certificate_request;
+        FUZZ_CHECK(cr->cert_types_len >= 1 && cr->cert_types_len <= 255 &&
+                   cr->cert_types == in + 1);
+        FUZZ_CHECK(cr->sig_schemes.count >= 1 && cr->sig_schemes.count <= 0x7FFF);
+        FUZZ_CHECK(inside(cr->sig_schemes.data, 2 * cr->sig_schemes.count, in, len));
+        FUZZ_CHECK(inside(cr->authorities, cr->authorities_len, in, len));
+        FUZZ_CHECK(len == 1 + cr->cert_types_len + 2 + 2 * cr->sig_schemes.count + 2 +
+                              cr->authorities_len);
+        /* Walk the DistinguishedNames independently of the reader. */
+        size_t at = 0, names = 0;
+        while (at < cr->authorities_len) {
+            FUZZ_CHECK(cr->authorities_len - at >= 2);
+            size_t n = (size_t)cr->authorities[at] << 8 | cr->authorities[at + 1];
+            FUZZ_CHECK(n >= 1 && n <= cr->authorities_len - at - 2);
+            at += 2 + n;
+            names++;
+        }
+        FUZZ_CHECK(names == cr->authority_count);
+        return;
+    }
+    case CODEC_CERTIFICATE_VERIFY: {
+        const hs_certificate_verify *cv = &m->certificate_verify;
+        FUZZ_CHECK(cv->sig_scheme == (uint16_t)(in[0] << 8 | in[1]));
+        FUZZ_CHECK(len == 4 + cv->signature_len &&
+                   inside(cv->signature, cv->signature_len, in, len));
+        return;
+    }
     }
     abort();
 }
@@ -422,6 +661,41 @@ static bool same_message(int codec, const message *a, const message *b)
     }
     case CODEC_FINISHED:
         return memcmp(a->finished.verify_data, b->finished.verify_data, HS_VERIFY_DATA_LEN) == 0;
+    case CODEC_CERTIFICATE:
+    case CODEC_CERTIFICATE_RPK: {
+        const hs_certificate *x = &a->certificate, *y = &b->certificate;
+        if (x->raw_public_key != y->raw_public_key || x->count != y->count)
+            return false;
+        for (size_t i = 0; i < x->count; i++) {
+            if (!same_bytes(x->certs[i], x->lens[i], y->certs[i], y->lens[i]))
+                return false;
+        }
+        return true;
+    }
+    case CODEC_SERVER_KEY_EXCHANGE_SIGNED: {
+        const hs_server_key_exchange_ecdhe *x = &a->server_key_exchange_ecdhe,
+                                           *y = &b->server_key_exchange_ecdhe;
+        return x->group == y->group && x->sig_scheme == y->sig_scheme &&
+               same_bytes(x->public_key, x->public_key_len, y->public_key, y->public_key_len) &&
+               same_bytes(x->signature, x->signature_len, y->signature, y->signature_len) &&
+               same_bytes(x->params, x->params_len, y->params, y->params_len);
+    }
+    case CODEC_CLIENT_KEY_EXCHANGE_EC:
+        return same_bytes(
+            a->client_key_exchange_ecdhe.public_key, a->client_key_exchange_ecdhe.public_key_len,
+            b->client_key_exchange_ecdhe.public_key, b->client_key_exchange_ecdhe.public_key_len);
+    case CODEC_CERTIFICATE_REQUEST: {
+        const hs_certificate_request *x = &a->certificate_request, *y = &b->certificate_request;
+        return same_bytes(x->cert_types, x->cert_types_len, y->cert_types, y->cert_types_len) &&
+               same_list(&x->sig_schemes, &y->sig_schemes) &&
+               same_bytes(x->authorities, x->authorities_len, y->authorities, y->authorities_len) &&
+               x->authority_count == y->authority_count;
+    }
+    case CODEC_CERTIFICATE_VERIFY: {
+        const hs_certificate_verify *x = &a->certificate_verify, *y = &b->certificate_verify;
+        return x->sig_scheme == y->sig_scheme &&
+               same_bytes(x->signature, x->signature_len, y->signature, y->signature_len);
+    }
     }
     abort();
 }
@@ -470,8 +744,10 @@ static void fuzz_message(int codec, const uint8_t *body, size_t len)
     int rc = read_message(codec, &r, m);
     if (rc < 0) {
         check_read_error(rc);
-        /* Only hellos carry extensions, the one list with a count limit. */
-        FUZZ_CHECK(rc != PETREL_ERR_LIMIT || codec <= CODEC_SERVER_HELLO);
+        /* The lists with a count limit: the hellos' extensions and the
+         * certificate chain. */
+        FUZZ_CHECK(rc != PETREL_ERR_LIMIT || codec <= CODEC_SERVER_HELLO ||
+                   codec == CODEC_CERTIFICATE);
     } else {
         FUZZ_CHECK(rc == 0);
         /* Readers consume the body exactly. */
@@ -496,6 +772,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (codec == CODEC_EXTENSIONS) {
         fuzz_extensions(body, len);
+    } else if (codec >= CODEC_EXT_SERVER_NAME) {
+        check_extension_decoder(codec, body, len);
     } else if (codec == CODEC_SERVER_HELLO_DONE) {
         cursor_reader r = cursor_reader_init(body, len);
         int rc = hs_server_hello_done_read(&r);

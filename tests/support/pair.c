@@ -28,6 +28,13 @@ static int pair_rng(void *ref, uint8_t *buf, size_t len)
     return 0;
 }
 
+/* Wall-clock time follows the virtual clock from p->wall_time. */
+static int64_t pair_time(void *ref)
+{
+    const pair *p = ref;
+    return p->wall_time + (int64_t)((p->now - 1000000) / 1000);
+}
+
 void pair_init(pair *p, uint64_t seed)
 {
     static const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
@@ -40,6 +47,9 @@ void pair_init(pair *p, uint64_t seed)
     p->platform.clock_ref = p;
     p->platform.rng = pair_rng;
     p->platform.rng_ref = p;
+    p->platform.time_s = pair_time;
+    p->platform.time_ref = p;
+    p->wall_time = PAIR_WALL_TIME;
     p->platform.log_level = getenv("PETREL_TEST_LOG") ? PETREL_LOG_DEBUG : PETREL_LOG_NONE;
     p->client_cfg = petrel_config_new(&p->platform);
     p->server_cfg = petrel_config_new(&p->platform);

@@ -33,10 +33,15 @@ typedef struct pair_datagram {
     uint8_t data[PAIR_MAX_DATAGRAM];
 } pair_datagram;
 
+/* 2026-01-01T00:00:00Z: inside the validity of every good test
+ * certificate (tests/pki), whatever the machine's clock says. */
+#define PAIR_WALL_TIME 1767225600
+
 typedef struct pair {
-    uint64_t now;     /* the virtual clock, ms */
-    uint64_t rng;     /* splitmix64 state */
-    uint32_t latency; /* one-way, ms */
+    uint64_t now;      /* the virtual clock, ms */
+    int64_t wall_time; /* the time hook's answer at the start, Unix s */
+    uint64_t rng;      /* splitmix64 state */
+    uint32_t latency;  /* one-way, ms */
     petrel_platform platform;
     petrel_config *client_cfg;
     petrel_config *server_cfg;

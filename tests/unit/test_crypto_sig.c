@@ -887,6 +887,176 @@ static void test_signature_from_other_key_fails(void **state)
     prov()->pkey_free(other);
 }
 
+/* ---- sign_digest / verify_digest: over a precomputed hash ---- */
+
+/* The digest of msg with the scheme's hash; returns its length. */
+static size_t scheme_digest(crypto_sig_scheme scheme, const char *msg, uint8_t *out)
+{
+    bool sha384 = scheme == CRYPTO_SIG_ECDSA_SECP384R1_SHA384 ||
+                  scheme == CRYPTO_SIG_RSA_PKCS1_SHA384 || scheme == CRYPTO_SIG_RSA_PSS_RSAE_SHA384;
+    const crypto_hash_alg *alg = prov()->hash(sha384 ? CRYPTO_HASH_SHA384 : CRYPTO_HASH_SHA256);
+    assert_non_null(alg);
+    assert_int_equal(crypto_hash_digest(alg, (const uint8_t *)msg, strlen(msg), out), 0);
+    return alg->digest_len;
+}
+
+/* sign_digest over H(msg) and sign over msg make signatures that verify
+ * and verify_digest both accept: the two are the same operation. */
+static void check_digest_round_trip(const crypto_pkey *key, crypto_sig_scheme scheme)
+{
+    uint8_t digest[CRYPTO_HASH_MAX_LEN], sig[CRYPTO_SIG_MAX_LEN];
+    size_t digest_len = scheme_digest(scheme, round_trip_message, digest);
+    size_t sig_len = 0;
+    assert_int_equal(
+        prov()->sign_digest(key, scheme, digest, digest_len, sig, sizeof(sig), &sig_len), 0);
+    assert_true(sig_len > 0);
+    if ((scheme & 0xff) == 0x03) {
+        /* ECDSA: DER, as TLS carries it. */
+        assert_int_equal(sig[0], 0x30);
+        assert_int_equal(sig[1], sig_len - 2);
+    } else {
+        assert_int_equal(sig_len, 256);
+    }
+    assert_int_equal(prov()->verify_digest(key, scheme, digest, digest_len, sig, sig_len), 0);
+    assert_int_equal(verify_str(key, scheme, round_trip_message, sig, sig_len), 0);
+
+    /* A changed digest, a changed signature, a short signature. */
+    digest[0] ^= 0x01;
+    assert_int_equal(prov()->verify_digest(key, scheme, digest, digest_len, sig, sig_len),
+                     PETREL_ERR_SIGNATURE);
+    digest[0] ^= 0x01;
+    sig[sig_len / 2] ^= 0x08;
+    assert_int_equal(prov()->verify_digest(key, scheme, digest, digest_len, sig, sig_len),
+                     PETREL_ERR_SIGNATURE);
+    sig[sig_len / 2] ^= 0x08;
+    assert_int_equal(prov()->verify_digest(key, scheme, digest, digest_len, sig, sig_len - 1),
+                     PETREL_ERR_SIGNATURE);
+    assert_int_equal(prov()->verify_digest(key, scheme, digest, digest_len, sig, 0),
+                     PETREL_ERR_SIGNATURE);
+
+    /* The other way round: sign over the message, verify the digest. */
+    assert_int_equal(sign_str(key, scheme, round_trip_message, sig, sizeof(sig), &sig_len), 0);
+    assert_int_equal(prov()->verify_digest(key, scheme, digest, digest_len, sig, sig_len), 0);
+}
+
+static void test_sign_digest_round_trips_for_every_scheme(void **state)
+{
+    sig_keys *keys = *state;
+    static const crypto_sig_scheme ecdsa[] = {CRYPTO_SIG_ECDSA_SECP256R1_SHA256,
+                                              CRYPTO_SIG_ECDSA_SECP384R1_SHA384};
+    static const crypto_sig_scheme rsa[] = {
+        CRYPTO_SIG_RSA_PKCS1_SHA256, CRYPTO_SIG_RSA_PKCS1_SHA384, CRYPTO_SIG_RSA_PSS_RSAE_SHA256,
+        CRYPTO_SIG_RSA_PSS_RSAE_SHA384};
+    for (size_t i = 0; i < PETREL_ARRAY_LEN(ecdsa); i++) {
+        check_digest_round_trip(keys->p256, ecdsa[i]);
+        check_digest_round_trip(keys->p384, ecdsa[i]);
+    }
+    for (size_t i = 0; i < PETREL_ARRAY_LEN(rsa); i++)
+        check_digest_round_trip(keys->rsa, rsa[i]);
+}
+
+static void test_digest_known_signatures(void **state)
+{
+    (void)state;
+    /* RFC 6979 A.2.5: P-256, SHA-256, "sample". */
+    uint8_t spki[128], sig[CRYPTO_SIG_MAX_LEN], digest[CRYPTO_HASH_MAX_LEN];
+    size_t spki_len =
+        ec_spki_der(spki, sizeof(spki), oid_prime256v1, sizeof(oid_prime256v1), RFC6979_P256_U);
+    crypto_pkey *pub = load_der(spki, spki_len);
+    size_t sig_len =
+        ecdsa_sig_der(sig, sizeof(sig), RFC6979_P256_SHA256_SAMPLE_R, RFC6979_P256_SHA256_SAMPLE_S);
+    size_t digest_len = scheme_digest(CRYPTO_SIG_ECDSA_SECP256R1_SHA256, "sample", digest);
+    assert_int_equal(prov()->verify_digest(pub, CRYPTO_SIG_ECDSA_SECP256R1_SHA256, digest,
+                                           digest_len, sig, sig_len),
+                     0);
+    prov()->pkey_free(pub);
+
+    /* RSASSA-PKCS1-v1_5 is deterministic: the CLI's signature exactly. */
+    crypto_pkey *priv = load_der(rsa2048_pkcs8_der, sizeof(rsa2048_pkcs8_der));
+    digest_len = scheme_digest(CRYPTO_SIG_RSA_PKCS1_SHA256, rsa_fixture_message, digest);
+    assert_int_equal(prov()->sign_digest(priv, CRYPTO_SIG_RSA_PKCS1_SHA256, digest, digest_len, sig,
+                                         sizeof(sig), &sig_len),
+                     0);
+    assert_int_equal(sig_len, sizeof(rsa2048_sig_pkcs1_sha256));
+    assert_memory_equal(sig, rsa2048_sig_pkcs1_sha256, sig_len);
+    /* The CLI's PSS signature (salt as long as the digest). */
+    assert_int_equal(prov()->verify_digest(priv, CRYPTO_SIG_RSA_PSS_RSAE_SHA256, digest, digest_len,
+                                           rsa2048_sig_pss_sha256, sizeof(rsa2048_sig_pss_sha256)),
+                     0);
+    assert_int_equal(prov()->verify_digest(priv, CRYPTO_SIG_RSA_PKCS1_SHA256, digest, digest_len,
+                                           rsa2048_sig_pss_sha256, sizeof(rsa2048_sig_pss_sha256)),
+                     PETREL_ERR_SIGNATURE);
+    prov()->pkey_free(priv);
+}
+
+static void test_digest_of_wrong_length_is_arg(void **state)
+{
+    sig_keys *keys = *state;
+    uint8_t digest[CRYPTO_HASH_MAX_LEN + 1] = {0}, sig[CRYPTO_SIG_MAX_LEN];
+    size_t sig_len = 0;
+    static const struct {
+        crypto_sig_scheme scheme;
+        size_t right;
+    } schemes[] = {
+        {CRYPTO_SIG_ECDSA_SECP256R1_SHA256, 32}, {CRYPTO_SIG_ECDSA_SECP384R1_SHA384, 48},
+        {CRYPTO_SIG_RSA_PKCS1_SHA256, 32},       {CRYPTO_SIG_RSA_PKCS1_SHA384, 48},
+        {CRYPTO_SIG_RSA_PSS_RSAE_SHA256, 32},    {CRYPTO_SIG_RSA_PSS_RSAE_SHA384, 48},
+    };
+    /* 32 and 48 are right for the other hash, and still wrong. */
+    static const size_t lens[] = {0, 1, 20, 31, 32, 33, 47, 48, 49};
+    for (size_t i = 0; i < PETREL_ARRAY_LEN(schemes); i++) {
+        const crypto_pkey *key = (schemes[i].scheme & 0xff) == 0x03 ? keys->p256 : keys->rsa;
+        for (size_t j = 0; j < PETREL_ARRAY_LEN(lens); j++) {
+            size_t len = lens[j];
+            if (len == schemes[i].right)
+                continue;
+            assert_int_equal(prov()->sign_digest(key, schemes[i].scheme, digest, len, sig,
+                                                 sizeof(sig), &sig_len),
+                             PETREL_ERR_ARG);
+            memset(sig, 0x30, sizeof(sig));
+            assert_int_equal(prov()->verify_digest(key, schemes[i].scheme, digest, len, sig, 72),
+                             PETREL_ERR_ARG);
+        }
+    }
+}
+
+static void test_digest_errors_match_sign_and_verify(void **state)
+{
+    sig_keys *keys = *state;
+    uint8_t digest[32] = {1}, sig[CRYPTO_SIG_MAX_LEN];
+    size_t sig_len = 0;
+    /* A scheme that does not fit the key. */
+    assert_int_equal(prov()->sign_digest(keys->rsa, CRYPTO_SIG_ECDSA_SECP256R1_SHA256, digest, 32,
+                                         sig, sizeof(sig), &sig_len),
+                     PETREL_ERR_KEY_MISMATCH);
+    assert_int_equal(prov()->sign_digest(keys->p256, CRYPTO_SIG_RSA_PSS_RSAE_SHA256, digest, 32,
+                                         sig, sizeof(sig), &sig_len),
+                     PETREL_ERR_KEY_MISMATCH);
+    memset(sig, 0x30, sizeof(sig));
+    assert_int_equal(
+        prov()->verify_digest(keys->p384, CRYPTO_SIG_RSA_PKCS1_SHA256, digest, 32, sig, 256),
+        PETREL_ERR_KEY_MISMATCH);
+    /* A public key cannot sign. */
+    crypto_pkey *pub = load_der(rsa2048_spki_der, sizeof(rsa2048_spki_der));
+    assert_int_equal(prov()->sign_digest(pub, CRYPTO_SIG_RSA_PKCS1_SHA256, digest, 32, sig,
+                                         sizeof(sig), &sig_len),
+                     PETREL_ERR_KEY_MISMATCH);
+    prov()->pkey_free(pub);
+    /* Too small a buffer; exactly enough. */
+    assert_int_equal(prov()->sign_digest(keys->rsa, CRYPTO_SIG_RSA_PSS_RSAE_SHA256, digest, 32, sig,
+                                         255, &sig_len),
+                     PETREL_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(prov()->sign_digest(keys->p256, CRYPTO_SIG_ECDSA_SECP256R1_SHA256, digest, 32,
+                                         sig, 8, &sig_len),
+                     PETREL_ERR_BUFFER_TOO_SMALL);
+    assert_int_equal(prov()->sign_digest(keys->rsa, CRYPTO_SIG_RSA_PSS_RSAE_SHA256, digest, 32, sig,
+                                         256, &sig_len),
+                     0);
+    assert_int_equal(prov()->sign_digest(keys->p256, CRYPTO_SIG_ECDSA_SECP256R1_SHA256, digest, 32,
+                                         sig, ECDSA_P256_MAX_SIG, &sig_len),
+                     0);
+}
+
 /* ---- pkey_from_der errors ---- */
 
 static void expect_from_der(const uint8_t *der, size_t len, int want)
@@ -983,6 +1153,10 @@ int main(void)
         cmocka_unit_test(test_sign_with_public_key_is_key_mismatch),
         cmocka_unit_test(test_sign_into_too_small_buffer),
         cmocka_unit_test(test_signature_from_other_key_fails),
+        cmocka_unit_test(test_sign_digest_round_trips_for_every_scheme),
+        cmocka_unit_test(test_digest_known_signatures),
+        cmocka_unit_test(test_digest_of_wrong_length_is_arg),
+        cmocka_unit_test(test_digest_errors_match_sign_and_verify),
         cmocka_unit_test(test_pkey_from_der_rejects_garbage_and_truncation),
         cmocka_unit_test(test_pkey_from_der_refuses_rsa_1024_as_insecure),
         cmocka_unit_test(test_pkey_from_der_unsupported_key_types),

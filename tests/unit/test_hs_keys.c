@@ -25,7 +25,8 @@
 #include "handshake/messages.h"
 #include "handshake/suites.h"
 
-static const uint16_t suite_ids[] = {0xC0A8, 0xC0A4, 0x00A8, 0x00A9, 0xCCAB, 0xCCAC};
+static const uint16_t suite_ids[] = {0xC0A8, 0xC0A4, 0x00A8, 0x00A9, 0xCCAB, 0xCCAC, 0xC0AE,
+                                     0xC0AC, 0xC02B, 0xC02C, 0xCCA9, 0xC02F, 0xC030, 0xCCA8};
 #define SUITE_COUNT (sizeof(suite_ids) / sizeof(suite_ids[0]))
 
 /* ---- helpers ---- */
@@ -432,9 +433,18 @@ static void test_suite_find(void **state)
     assert_int_equal(suite(0xCCAB)->kx, HS_KX_PSK);
     assert_int_equal(suite(0xCCAC)->kx, HS_KX_ECDHE_PSK);
     assert_int_equal(suite(0xCCAC)->aead, CRYPTO_AEAD_CHACHA20_POLY1305);
+    /* The certificate suites of issue 6 (RFC 8422, 7251, 7905). */
+    assert_int_equal(suite(0xC0AE)->kx, HS_KX_ECDHE_ECDSA);
+    assert_int_equal(suite(0xC0AE)->aead, CRYPTO_AEAD_AES_128_CCM_8);
+    assert_int_equal(suite(0xC02B)->aead, CRYPTO_AEAD_AES_128_GCM);
+    assert_int_equal(suite(0xC02C)->prf_hash, CRYPTO_HASH_SHA384);
+    assert_int_equal(suite(0xCCA9)->kx, HS_KX_ECDHE_ECDSA);
+    assert_int_equal(suite(0xC02F)->kx, HS_KX_ECDHE_RSA);
+    assert_int_equal(suite(0xC030)->aead, CRYPTO_AEAD_AES_256_GCM);
+    assert_int_equal(suite(0xCCA8)->aead, CRYPTO_AEAD_CHACHA20_POLY1305);
 
     static const uint16_t unknown[] = {0x0000, 0x0004, 0x002F, 0x00FF,
-                                       0xC02F, 0xC0A9, 0x1301, 0xFFFF};
+                                       0xC027, 0xC0A9, 0x1301, 0xFFFF};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
         assert_null(hs_suite_find(unknown[i]));
 

@@ -200,6 +200,69 @@ static const char *const finished_parts[FIN_PARTS] = {
 enum { SHD_TRAILING, SHD_PARTS };
 static const char *const shd_parts[SHD_PARTS] = {[SHD_TRAILING] = ""};
 
+/* Certificate: a chain of two (fake DER: the codec does not parse it). */
+enum { CERT_LIST, CERT_FIRST, CERT_SECOND, CERT_TRAILING, CERT_PARTS };
+static const char *const cert_parts[CERT_PARTS] = {[CERT_LIST] = "00000f",
+                                                   [CERT_FIRST] = "000005 3003020101",
+                                                   [CERT_SECOND] = "000004 30020500",
+                                                   [CERT_TRAILING] = ""};
+static const char *const cert_empty_parts[CERT_PARTS] = {
+    [CERT_LIST] = "000000", [CERT_FIRST] = "", [CERT_SECOND] = "", [CERT_TRAILING] = ""};
+
+/* Certificate with RawPublicKey: one SubjectPublicKeyInfo, no list. */
+#define HEX_SPKI8 "30063004060203ff"
+enum { RPK_SPKI, RPK_TRAILING, RPK_PARTS };
+static const char *const cert_rpk_parts[RPK_PARTS] = {
+    [RPK_SPKI] = "000008 30063004060203ff", [RPK_TRAILING] = ""};
+
+/* A digitally-signed signature: ecdsa_secp256r1_sha256 over 8 fake bytes. */
+#define HEX_SIG8           "3006020101020102"
+#define HEX_SIGNATURE8     "0008 3006020101020102"
+#define HEX_AUTHORITIES    "000b 0005 3003310100 0002 3000"
+#define HEX_EXAMPLE_COM    "6578616d706c652e636f6d"
+#define HEX_SERVER_NAME_EX "000e 00 000b 6578616d706c652e636f6d"
+
+enum {
+    SKS_CURVE_TYPE,
+    SKS_GROUP,
+    SKS_POINT,
+    SKS_SIG_SCHEME,
+    SKS_SIGNATURE,
+    SKS_TRAILING,
+    SKS_PARTS
+};
+static const char *const ske_signed_parts[SKS_PARTS] = {
+    [SKS_CURVE_TYPE] = "03",          [SKS_GROUP] = "001d",
+    [SKS_POINT] = HEX_ECPOINT,        [SKS_SIG_SCHEME] = "0403",
+    [SKS_SIGNATURE] = HEX_SIGNATURE8, [SKS_TRAILING] = ""};
+
+enum { CKP_POINT, CKP_TRAILING, CKP_PARTS };
+static const char *const cke_plain_parts[CKP_PARTS] = {
+    [CKP_POINT] = HEX_ECPOINT, [CKP_TRAILING] = ""};
+
+/* CertificateRequest: ecdsa_sign(64), rsa_sign(1); two schemes; two DNs. */
+enum { CR_TYPES, CR_SIG_SCHEMES, CR_AUTHORITIES, CR_TRAILING, CR_PARTS };
+static const char *const cr_parts[CR_PARTS] = {[CR_TYPES] = "02 4001",
+                                               [CR_SIG_SCHEMES] = "0004 0403 0804",
+                                               [CR_AUTHORITIES] = HEX_AUTHORITIES,
+                                               [CR_TRAILING] = ""};
+static const char *const cr_no_ca_parts[CR_PARTS] = {[CR_TYPES] = "01 40",
+                                                     [CR_SIG_SCHEMES] = "0002 0403",
+                                                     [CR_AUTHORITIES] = "0000",
+                                                     [CR_TRAILING] = ""};
+
+enum { CV_SIG_SCHEME, CV_SIGNATURE, CV_TRAILING, CV_PARTS };
+static const char *const cv_parts[CV_PARTS] = {
+    [CV_SIG_SCHEME] = "0403", [CV_SIGNATURE] = HEX_SIGNATURE8, [CV_TRAILING] = ""};
+
+/* Extension bodies (extension_data) for the message-dependent decoders. */
+enum { EXT_BODY, EXT_TRAILING, EXT_PARTS };
+static const char *const sni_body_parts[EXT_PARTS] = {
+    [EXT_BODY] = HEX_SERVER_NAME_EX, [EXT_TRAILING] = ""};
+static const char *const cert_type_list_parts[EXT_PARTS] = {
+    [EXT_BODY] = "02 0200", [EXT_TRAILING] = ""};
+static const char *const cert_type_parts[EXT_PARTS] = {[EXT_BODY] = "02", [EXT_TRAILING] = ""};
+
 /* ---- readers behind one signature ---- */
 
 typedef int (*read_fn)(const uint8_t *data, size_t len);
@@ -289,6 +352,83 @@ static int read_extensions(const uint8_t *data, size_t len)
     return hs_extensions_read(&r, &ext);
 }
 
+static int read_cert(const uint8_t *data, size_t len, bool raw_public_key)
+{
+    cursor_reader r = cursor_reader_init(data, len);
+    hs_certificate m = {.raw_public_key = raw_public_key};
+    int rc = hs_certificate_read(&r, &m);
+    assert_true(m.count <= HS_MAX_CHAIN);
+    return rc;
+}
+
+static int read_cert_x509(const uint8_t *data, size_t len)
+{
+    return read_cert(data, len, false);
+}
+
+static int read_cert_rpk(const uint8_t *data, size_t len)
+{
+    return read_cert(data, len, true);
+}
+
+static int read_ske_signed(const uint8_t *data, size_t len)
+{
+    cursor_reader r = cursor_reader_init(data, len);
+    hs_server_key_exchange_ecdhe m;
+    return hs_server_key_exchange_ecdhe_read(&r, &m);
+}
+
+static int read_cke_plain(const uint8_t *data, size_t len)
+{
+    cursor_reader r = cursor_reader_init(data, len);
+    const uint8_t *public_key;
+    size_t public_key_len;
+    return hs_client_key_exchange_ecdhe_read(&r, &public_key, &public_key_len);
+}
+
+static int read_cr(const uint8_t *data, size_t len)
+{
+    cursor_reader r = cursor_reader_init(data, len);
+    hs_certificate_request m;
+    return hs_certificate_request_read(&r, &m);
+}
+
+static int read_cv(const uint8_t *data, size_t len)
+{
+    cursor_reader r = cursor_reader_init(data, len);
+    hs_certificate_verify m;
+    return hs_certificate_verify_read(&r, &m);
+}
+
+static int read_ext_server_name(const uint8_t *data, size_t len)
+{
+    hs_extension ext = {HS_EXT_SERVER_NAME, data, len};
+    const uint8_t *name;
+    size_t name_len;
+    return hs_ext_read_server_name(&ext, &name, &name_len);
+}
+
+static int read_ext_cert_type_list(const uint8_t *data, size_t len)
+{
+    hs_extension ext = {HS_EXT_CLIENT_CERTIFICATE_TYPE, data, len};
+    const uint8_t *types;
+    size_t count;
+    return hs_ext_read_cert_type_list(&ext, &types, &count);
+}
+
+static int read_ext_cert_type(const uint8_t *data, size_t len)
+{
+    hs_extension ext = {HS_EXT_SERVER_CERTIFICATE_TYPE, data, len};
+    uint8_t type;
+    return hs_ext_read_cert_type(&ext, &type);
+}
+
+static int read_ext_empty(const uint8_t *data, size_t len)
+{
+    hs_extension ext = {HS_EXT_SERVER_NAME, data, len};
+    return hs_ext_read_empty(&ext);
+}
+
 /* ---- message kinds ---- */
 
 typedef struct message_kind {
@@ -329,10 +469,52 @@ static const message_kind cke_ecdhe =
     KIND("ClientKeyExchange/ECDHE_PSK", cke_ecdhe_parts, read_cke_ecdhe, -1);
 static const message_kind finished = KIND("Finished", finished_parts, read_finished, -1);
 static const message_kind shd = KIND("ServerHelloDone", shd_parts, read_shd, -1);
+static const message_kind cert = KIND("Certificate", cert_parts, read_cert_x509, -1);
+static const message_kind cert_empty =
+    KIND("Certificate with an empty list", cert_empty_parts, read_cert_x509, -1);
+static const message_kind cert_rpk =
+    KIND("Certificate/RawPublicKey", cert_rpk_parts, read_cert_rpk, -1);
+static const message_kind ske_signed =
+    KIND("ServerKeyExchange/ECDHE signed", ske_signed_parts, read_ske_signed, -1);
+static const message_kind cke_plain =
+    KIND("ClientKeyExchange/ECDHE", cke_plain_parts, read_cke_plain, -1);
+static const message_kind cert_request = KIND("CertificateRequest", cr_parts, read_cr, -1);
+static const message_kind cert_request_no_ca =
+    KIND("CertificateRequest without authorities", cr_no_ca_parts, read_cr, -1);
+static const message_kind cert_verify = KIND("CertificateVerify", cv_parts, read_cv, -1);
+static const message_kind sni_body =
+    KIND("server_name extension_data", sni_body_parts, read_ext_server_name, -1);
+static const message_kind cert_type_list_body =
+    KIND("certificate type list extension_data", cert_type_list_parts, read_ext_cert_type_list, -1);
+static const message_kind cert_type_body =
+    KIND("certificate type extension_data", cert_type_parts, read_ext_cert_type, -1);
 
 static const message_kind *const all_kinds[] = {
-    &ch_dtls, &ch_dtls_no_ext, &ch_dtls_empty_ext, &ch_tls,  &ch_tls_no_ext, &sh,       &sh_no_ext,
-    &hvr,     &ske_psk,        &ske_ecdhe,         &cke_psk, &cke_ecdhe,     &finished, &shd,
+    &ch_dtls,
+    &ch_dtls_no_ext,
+    &ch_dtls_empty_ext,
+    &ch_tls,
+    &ch_tls_no_ext,
+    &sh,
+    &sh_no_ext,
+    &hvr,
+    &ske_psk,
+    &ske_ecdhe,
+    &cke_psk,
+    &cke_ecdhe,
+    &finished,
+    &shd,
+    &cert,
+    &cert_empty,
+    &cert_rpk,
+    &ske_signed,
+    &cke_plain,
+    &cert_request,
+    &cert_request_no_ca,
+    &cert_verify,
+    &sni_body,
+    &cert_type_list_body,
+    &cert_type_body,
 };
 
 /* The encoding of kind k with part `part` replaced by `hex` (part -1:
@@ -492,6 +674,66 @@ static hs_finished make_finished(void)
 {
     hs_finished m;
     fill_sequence(m.verify_data, HS_VERIFY_DATA_LEN, 0xf0);
+    return m;
+}
+
+static const uint8_t cert_a[] = {0x30, 0x03, 0x02, 0x01, 0x01};
+static const uint8_t cert_b[] = {0x30, 0x02, 0x05, 0x00};
+static const uint8_t spki8[] = {0x30, 0x06, 0x30, 0x04, 0x06, 0x02, 0x03, 0xff};
+static const uint8_t sig8[] = {0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02};
+static const uint8_t cr_types[] = {HS_CLIENT_CERT_ECDSA_SIGN, HS_CLIENT_CERT_RSA_SIGN};
+static const uint8_t cr_schemes[] = {0x04, 0x03, 0x08, 0x04};
+static const uint8_t dn_a[] = {0x30, 0x03, 0x31, 0x01, 0x00};
+static const uint8_t dn_b[] = {0x30, 0x00};
+static const char example_com[] = "example.com";
+
+static hs_certificate make_cert_chain(void)
+{
+    hs_certificate m = {.raw_public_key = false, .count = 2};
+    m.certs[0] = cert_a;
+    m.lens[0] = sizeof(cert_a);
+    m.certs[1] = cert_b;
+    m.lens[1] = sizeof(cert_b);
+    return m;
+}
+
+static hs_certificate make_cert_rpk(void)
+{
+    hs_certificate m = {.raw_public_key = true, .count = 1};
+    m.certs[0] = spki8;
+    m.lens[0] = sizeof(spki8);
+    return m;
+}
+
+static hs_server_key_exchange_ecdhe make_ske_signed(void)
+{
+    hs_server_key_exchange_ecdhe m = {0x001d, point32(), 32, 0x0403, sig8, sizeof(sig8), NULL, 0};
+    return m;
+}
+
+/* Builds the authorities list body of HEX_AUTHORITIES (without its own
+ * length prefix) with the DistinguishedName writer. */
+static size_t write_authorities(uint8_t *buf, size_t cap)
+{
+    cursor_writer w = cursor_writer_init(buf, cap);
+    assert_int_equal(hs_distinguished_name_write(&w, dn_a, sizeof(dn_a)), 0);
+    assert_int_equal(hs_distinguished_name_write(&w, dn_b, sizeof(dn_b)), 0);
+    return w.len;
+}
+
+static hs_certificate_request make_cr(uint8_t *authorities, size_t cap)
+{
+    hs_certificate_request m = {cr_types, sizeof(cr_types), {cr_schemes, 2}, NULL, 0, 0};
+    if (authorities) {
+        m.authorities = authorities;
+        m.authorities_len = write_authorities(authorities, cap);
+    }
+    return m;
+}
+
+static hs_certificate_verify make_cv(void)
+{
+    hs_certificate_verify m = {0x0403, sig8, sizeof(sig8)};
     return m;
 }
 
@@ -863,6 +1105,415 @@ static void test_renegotiation_info_max_length(void **state)
                  sizeof(data));
 }
 
+/* ---- certificate handshakes: round trips ---- */
+
+static void expect_certificate_equal(const char *ctx, const hs_certificate *a,
+                                     const hs_certificate *b)
+{
+    EXPECT_EQ(ctx, a->raw_public_key, b->raw_public_key);
+    EXPECT_EQ(ctx, a->count, b->count);
+    for (size_t i = 0; i < a->count; i++)
+        expect_bytes(ctx, a->certs[i], a->lens[i], b->certs[i], b->lens[i]);
+}
+
+static void certificate_roundtrip(const message_kind *k, const hs_certificate *m)
+{
+    uint8_t expected[BUF_CAP], first[BUF_CAP], second[BUF_CAP];
+    size_t expected_len = canonical(k, expected, sizeof(expected));
+    hs_certificate parsed = {.raw_public_key = m->raw_public_key};
+
+    cursor_writer w = cursor_writer_init(first, sizeof(first));
+    EXPECT_RC(k->name, hs_certificate_write(&w, m), 0);
+    expect_bytes(k->name, first, w.len, expected, expected_len);
+    cursor_reader r = cursor_reader_init(first, w.len);
+    EXPECT_RC(k->name, hs_certificate_read(&r, &parsed), 0);
+    expect_certificate_equal(k->name, &parsed, m);
+    cursor_writer again = cursor_writer_init(second, sizeof(second));
+    EXPECT_RC(k->name, hs_certificate_write(&again, &parsed), 0);
+    expect_bytes(k->name, second, again.len, first, w.len);
+}
+
+static void test_certificate_roundtrip(void **state)
+{
+    (void)state;
+    hs_certificate chain = make_cert_chain(), rpk = make_cert_rpk();
+    hs_certificate empty = {.raw_public_key = false, .count = 0};
+    certificate_roundtrip(&cert, &chain);
+    certificate_roundtrip(&cert_empty, &empty);
+    certificate_roundtrip(&cert_rpk, &rpk);
+
+    /* The parsed certificates are views into the input. */
+    uint8_t in[BUF_CAP];
+    size_t len = canonical(&cert, in, sizeof(in));
+    hs_certificate parsed = {.raw_public_key = false};
+    cursor_reader r = cursor_reader_init(in, len);
+    assert_int_equal(hs_certificate_read(&r, &parsed), 0);
+    assert_ptr_equal(parsed.certs[0], in + 6);
+    assert_ptr_equal(parsed.certs[1], in + 14);
+}
+
+/* HS_MAX_CHAIN certificates, each of a different length. */
+static void test_certificate_max_chain_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t der[HS_MAX_CHAIN + 1], buf[BUF_CAP];
+    fill_sequence(der, sizeof(der), 0x30);
+    hs_certificate m = {.raw_public_key = false, .count = HS_MAX_CHAIN}, parsed = {0};
+    for (size_t i = 0; i < HS_MAX_CHAIN; i++) {
+        m.certs[i] = der;
+        m.lens[i] = i + 1;
+    }
+    cursor_writer w = cursor_writer_init(buf, sizeof(buf));
+    assert_int_equal(hs_certificate_write(&w, &m), 0);
+    assert_int_equal(w.len, 3 + 3 * HS_MAX_CHAIN + HS_MAX_CHAIN * (HS_MAX_CHAIN + 1) / 2);
+    cursor_reader r = cursor_reader_init(buf, w.len);
+    assert_int_equal(hs_certificate_read(&r, &parsed), 0);
+    expect_certificate_equal("10 certificates", &parsed, &m);
+}
+
+static void test_server_key_exchange_ecdhe_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t expected[BUF_CAP], first[BUF_CAP], second[BUF_CAP], params[BUF_CAP];
+    size_t expected_len = canonical(&ske_signed, expected, sizeof(expected));
+    hs_server_key_exchange_ecdhe m = make_ske_signed(), parsed;
+    const char *ctx = ske_signed.name;
+
+    cursor_writer w = cursor_writer_init(first, sizeof(first));
+    EXPECT_RC(ctx, hs_server_key_exchange_ecdhe_write(&w, &m), 0);
+    expect_bytes(ctx, first, w.len, expected, expected_len);
+    cursor_reader r = cursor_reader_init(first, w.len);
+    EXPECT_RC(ctx, hs_server_key_exchange_ecdhe_read(&r, &parsed), 0);
+    EXPECT_EQ(ctx, parsed.group, m.group);
+    expect_bytes(ctx, parsed.public_key, parsed.public_key_len, m.public_key, m.public_key_len);
+    EXPECT_EQ(ctx, parsed.sig_scheme, m.sig_scheme);
+    expect_bytes(ctx, parsed.signature, parsed.signature_len, m.signature, m.signature_len);
+
+    /* params: exactly the ServerECDHParams bytes of the input, which
+     * hs_ecdh_params_write produces on its own. */
+    assert_ptr_equal(parsed.params, first);
+    assert_int_equal(parsed.params_len, 1 + 2 + 1 + 32);
+    cursor_writer pw = cursor_writer_init(params, sizeof(params));
+    EXPECT_RC(ctx, hs_ecdh_params_write(&pw, m.group, m.public_key, m.public_key_len), 0);
+    expect_bytes("ServerECDHParams", parsed.params, parsed.params_len, params, pw.len);
+
+    cursor_writer again = cursor_writer_init(second, sizeof(second));
+    EXPECT_RC(ctx, hs_server_key_exchange_ecdhe_write(&again, &parsed), 0);
+    expect_bytes(ctx, second, again.len, first, w.len);
+}
+
+static void test_client_key_exchange_ecdhe_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t expected[BUF_CAP], first[BUF_CAP], second[BUF_CAP];
+    size_t expected_len = canonical(&cke_plain, expected, sizeof(expected));
+    const uint8_t *point;
+    size_t point_len;
+
+    cursor_writer w = cursor_writer_init(first, sizeof(first));
+    assert_int_equal(hs_client_key_exchange_ecdhe_write(&w, point32(), 32), 0);
+    expect_bytes(cke_plain.name, first, w.len, expected, expected_len);
+    cursor_reader r = cursor_reader_init(first, w.len);
+    assert_int_equal(hs_client_key_exchange_ecdhe_read(&r, &point, &point_len), 0);
+    expect_bytes(cke_plain.name, point, point_len, point32(), 32);
+    assert_ptr_equal(point, first + 1);
+    cursor_writer again = cursor_writer_init(second, sizeof(second));
+    assert_int_equal(hs_client_key_exchange_ecdhe_write(&again, point, point_len), 0);
+    expect_bytes(cke_plain.name, second, again.len, first, w.len);
+}
+
+static void test_certificate_request_roundtrip(void **state)
+{
+    (void)state;
+    for (int with_ca = 0; with_ca <= 1; with_ca++) {
+        const message_kind *k = with_ca ? &cert_request : &cert_request_no_ca;
+        uint8_t expected[BUF_CAP], first[BUF_CAP], second[BUF_CAP], authorities[64];
+        size_t expected_len = canonical(k, expected, sizeof(expected));
+        hs_certificate_request m = make_cr(with_ca ? authorities : NULL, sizeof(authorities));
+        hs_certificate_request parsed;
+        if (!with_ca) {
+            m.cert_types_len = 1; /* ecdsa_sign only */
+            m.sig_schemes.count = 1;
+        }
+
+        cursor_writer w = cursor_writer_init(first, sizeof(first));
+        EXPECT_RC(k->name, hs_certificate_request_write(&w, &m), 0);
+        expect_bytes(k->name, first, w.len, expected, expected_len);
+        cursor_reader r = cursor_reader_init(first, w.len);
+        EXPECT_RC(k->name, hs_certificate_request_read(&r, &parsed), 0);
+        expect_bytes(k->name, parsed.cert_types, parsed.cert_types_len, m.cert_types,
+                     m.cert_types_len);
+        expect_bytes(k->name, parsed.sig_schemes.data, 2 * parsed.sig_schemes.count,
+                     m.sig_schemes.data, 2 * m.sig_schemes.count);
+        expect_bytes(k->name, parsed.authorities, parsed.authorities_len, m.authorities,
+                     m.authorities_len);
+        EXPECT_EQ(k->name, parsed.authority_count, with_ca ? 2 : 0);
+        cursor_writer again = cursor_writer_init(second, sizeof(second));
+        EXPECT_RC(k->name, hs_certificate_request_write(&again, &parsed), 0);
+        expect_bytes(k->name, second, again.len, first, w.len);
+    }
+}
+
+static void test_certificate_verify_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t expected[BUF_CAP], first[BUF_CAP], second[BUF_CAP];
+    size_t expected_len = canonical(&cert_verify, expected, sizeof(expected));
+    hs_certificate_verify m = make_cv(), parsed;
+
+    cursor_writer w = cursor_writer_init(first, sizeof(first));
+    assert_int_equal(hs_certificate_verify_write(&w, &m), 0);
+    expect_bytes(cert_verify.name, first, w.len, expected, expected_len);
+    cursor_reader r = cursor_reader_init(first, w.len);
+    assert_int_equal(hs_certificate_verify_read(&r, &parsed), 0);
+    assert_int_equal(parsed.sig_scheme, 0x0403);
+    expect_bytes(cert_verify.name, parsed.signature, parsed.signature_len, sig8, sizeof(sig8));
+    cursor_writer again = cursor_writer_init(second, sizeof(second));
+    assert_int_equal(hs_certificate_verify_write(&again, &parsed), 0);
+    expect_bytes(cert_verify.name, second, again.len, first, w.len);
+}
+
+/* Fields at their upper bounds: ECPoint of 255, signature and DN of
+ * 2^16-1, host name of HS_HOST_NAME_MAX, certificate type list of 255. */
+static void test_certificate_messages_at_upper_bounds(void **state)
+{
+    (void)state;
+    size_t cap = 0x10000 + 512;
+    uint8_t *big = calloc(1, 0x10000), *buf = malloc(cap);
+    assert_non_null(big);
+    assert_non_null(buf);
+    fill_sequence(big, 0x10000, 7);
+
+    hs_server_key_exchange_ecdhe ske = {0x0017, big, 255, 0x0804, big, 0xFFFF, NULL, 0}, ske_in;
+    cursor_writer w = cursor_writer_init(buf, cap);
+    assert_int_equal(hs_server_key_exchange_ecdhe_write(&w, &ske), 0);
+    assert_int_equal(w.len, 4 + 255 + 4 + 0xFFFF);
+    cursor_reader r = cursor_reader_init(buf, w.len);
+    assert_int_equal(hs_server_key_exchange_ecdhe_read(&r, &ske_in), 0);
+    expect_bytes("ECPoint of 255", ske_in.public_key, ske_in.public_key_len, big, 255);
+    expect_bytes("signature of 2^16-1", ske_in.signature, ske_in.signature_len, big, 0xFFFF);
+
+    hs_certificate_verify cv = {0x0804, big, 0xFFFF}, cv_in;
+    w = cursor_writer_init(buf, cap);
+    assert_int_equal(hs_certificate_verify_write(&w, &cv), 0);
+    r = cursor_reader_init(buf, w.len);
+    assert_int_equal(hs_certificate_verify_read(&r, &cv_in), 0);
+    expect_bytes("CertificateVerify of 2^16-1", cv_in.signature, cv_in.signature_len, big, 0xFFFF);
+
+    /* One DN of 2^16-3 bytes fills authorities<0..2^16-1> exactly. */
+    uint8_t dn_list[0xFFFF];
+    cursor_writer dw = cursor_writer_init(dn_list, sizeof(dn_list));
+    assert_int_equal(hs_distinguished_name_write(&dw, big, 0xFFFD), 0);
+    assert_int_equal(dw.len, 0xFFFF);
+    hs_certificate_request cr = make_cr(NULL, 0), cr_in;
+    cr.authorities = dn_list;
+    cr.authorities_len = dw.len;
+    w = cursor_writer_init(buf, cap);
+    assert_int_equal(hs_certificate_request_write(&w, &cr), 0);
+    r = cursor_reader_init(buf, w.len);
+    assert_int_equal(hs_certificate_request_read(&r, &cr_in), 0);
+    assert_int_equal(cr_in.authority_count, 1);
+    assert_int_equal(cr_in.authorities_len, 0xFFFF);
+    /* A DN of 2^16-1 is a valid DistinguishedName, but with its prefix it
+     * no longer fits the authorities list. */
+    w = cursor_writer_init(buf, cap);
+    assert_int_equal(hs_distinguished_name_write(&w, big, 0xFFFF), 0);
+    assert_int_equal(w.len, 2 + 0xFFFF);
+    cr.authorities = buf;
+    cr.authorities_len = w.len;
+    uint8_t small[16];
+    cursor_writer sw = cursor_writer_init(small, sizeof(small));
+    EXPECT_RC("authorities of 2^16+1", hs_certificate_request_write(&sw, &cr), PETREL_ERR_LENGTH);
+
+    char host[HS_HOST_NAME_MAX];
+    memset(host, 'a', sizeof(host));
+    w = cursor_writer_init(buf, cap);
+    assert_int_equal(hs_ext_write_server_name(&w, host, sizeof(host)), 0);
+    hs_extensions e;
+    r = cursor_reader_init(buf, w.len);
+    assert_int_equal(hs_extensions_read(&r, &e), 0);
+    const uint8_t *name;
+    size_t name_len;
+    assert_int_equal(
+        hs_ext_read_server_name(hs_extensions_find(&e, HS_EXT_SERVER_NAME), &name, &name_len), 0);
+    expect_bytes("host name of 255", name, name_len, (const uint8_t *)host, sizeof(host));
+
+    w = cursor_writer_init(buf, cap);
+    assert_int_equal(hs_ext_write_cert_types(&w, HS_EXT_CLIENT_CERTIFICATE_TYPE, big, 255, false),
+                     0);
+    assert_int_equal(w.len, 4 + 1 + 255);
+    r = cursor_reader_init(buf, w.len);
+    assert_int_equal(hs_extensions_read(&r, &e), 0);
+    const uint8_t *types;
+    size_t count;
+    assert_int_equal(hs_ext_read_cert_type_list(&e.list[0], &types, &count), 0);
+    expect_bytes("255 certificate types", types, count, big, 255);
+    free(buf);
+    free(big);
+}
+
+/* The layouts byte by byte, derived by hand from the RFC structs. */
+static void test_certificate_messages_exact_bytes(void **state)
+{
+    (void)state;
+    uint8_t out[BUF_CAP];
+    cursor_writer w;
+
+    static const uint8_t certificate[] = {
+        0x00, 0x00, 0x0f,                         /* certificate_list<0..2^24-1> */
+        0x00, 0x00, 0x05,                         /* ASN.1Cert<1..2^24-1> */
+        0x30, 0x03, 0x02, 0x01, 0x01,             /* */
+        0x00, 0x00, 0x04, 0x30, 0x02, 0x05, 0x00, /* ASN.1Cert */
+    };
+    hs_certificate chain = make_cert_chain();
+    w = cursor_writer_init(out, sizeof(out));
+    assert_int_equal(hs_certificate_write(&w, &chain), 0);
+    expect_bytes("Certificate layout", out, w.len, certificate, sizeof(certificate));
+
+    static const uint8_t certificate_rpk[] = {
+        0x00, 0x00, 0x08,                               /* ASN.1_subjectPublicKeyInfo */
+        0x30, 0x06, 0x30, 0x04, 0x06, 0x02, 0x03, 0xff, /* (no list around it) */
+    };
+    hs_certificate rpk = make_cert_rpk();
+    w = cursor_writer_init(out, sizeof(out));
+    assert_int_equal(hs_certificate_write(&w, &rpk), 0);
+    expect_bytes("Certificate/RawPublicKey layout", out, w.len, certificate_rpk,
+                 sizeof(certificate_rpk));
+
+    static const uint8_t server_key_exchange[] = {
+        0x03,                                           /* curve_type named_curve */
+        0x00, 0x1d,                                     /* NamedCurve x25519 */
+        0x20,                                           /* ECPoint point<1..2^8-1> */
+        0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, /* */
+        0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x50, /* */
+        0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, /* */
+        0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, 0x60, /* */
+        0x04, 0x03,                                     /* ecdsa_secp256r1_sha256 */
+        0x00, 0x08,                                     /* signature<0..2^16-1> */
+        0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02, /* */
+    };
+    hs_server_key_exchange_ecdhe ske = make_ske_signed();
+    w = cursor_writer_init(out, sizeof(out));
+    assert_int_equal(hs_server_key_exchange_ecdhe_write(&w, &ske), 0);
+    expect_bytes("ServerKeyExchange/ECDHE layout", out, w.len, server_key_exchange,
+                 sizeof(server_key_exchange));
+    w = cursor_writer_init(out, sizeof(out));
+    assert_int_equal(hs_ecdh_params_write(&w, ske.group, ske.public_key, ske.public_key_len), 0);
+    expect_bytes("ServerECDHParams layout", out, w.len, server_key_exchange, 36);
+
+    static const uint8_t client_key_exchange[] = {
+        0x20,                                           /* ECPoint ecdh_Yc<1..2^8-1> */
+        0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, /* */
+        0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f, 0x50, /* */
+        0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, /* */
+        0x59, 0x5a, 0x5b, 0x5c, 0x5d, 0x5e, 0x5f, 0x60, /* */
+    };
+    w = cursor_writer_init(out, sizeof(out));
+    assert_int_equal(hs_client_key_exchange_ecdhe_write(&w, point32(), 32), 0);
+    expect_bytes("ClientKeyExchange/ECDHE layout", out, w.len, client_key_exchange,
+                 sizeof(client_key_exchange));
+
+    static const uint8_t certificate_request[] = {
+        0x02, 0x40, 0x01,             /* certificate_types: ecdsa_sign, rsa_sign */
+        0x00, 0x04, 0x04, 0x03, 0x08, /* supported_signature_algorithms */
+        0x04,                         /* */
+        0x00, 0x0b,                   /* certificate_authorities<0..2^16-1> */
+        0x00, 0x05, 0x30, 0x03, 0x31, /* DistinguishedName<1..2^16-1> */
+        0x01, 0x00,                   /* */
+        0x00, 0x02, 0x30, 0x00,       /* DistinguishedName */
+    };
+    uint8_t authorities[64];
+    hs_certificate_request cr = make_cr(authorities, sizeof(authorities));
+    w = cursor_writer_init(out, sizeof(out));
+    assert_int_equal(hs_certificate_request_write(&w, &cr), 0);
+    expect_bytes("CertificateRequest layout", out, w.len, certificate_request,
+                 sizeof(certificate_request));
+
+    static const uint8_t certificate_verify[] = {
+        0x04, 0x03,                                     /* ecdsa_secp256r1_sha256 */
+        0x00, 0x08,                                     /* signature<0..2^16-1> */
+        0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x02, /* */
+    };
+    hs_certificate_verify cv = make_cv();
+    w = cursor_writer_init(out, sizeof(out));
+    assert_int_equal(hs_certificate_verify_write(&w, &cv), 0);
+    expect_bytes("CertificateVerify layout", out, w.len, certificate_verify,
+                 sizeof(certificate_verify));
+}
+
+static void test_certificate_extension_writers_exact_bytes(void **state)
+{
+    (void)state;
+    static const uint8_t expected[] = {
+        0x00, 0x00,                                                /* server_name */
+        0x00, 0x10,                                                /* extension_data<0..2^16-1> */
+        0x00, 0x0e,                                                /* server_name_list<1..2^16-1> */
+        0x00,                                                      /* NameType host_name */
+        0x00, 0x0b,                                                /* HostName<1..2^16-1> */
+        'e',  'x',  'a',  'm',  'p', 'l', 'e', '.', 'c', 'o', 'm', /* */
+        0x00, 0x00, 0x00, 0x00,                                    /* server_name, empty */
+        0x00, 0x13, 0x00, 0x03,                                    /* client_certificate_type */
+        0x02, 0x02, 0x00,       /* CertificateType<1..2^8-1>: RawPublicKey, X.509 */
+        0x00, 0x14, 0x00, 0x01, /* server_certificate_type */
+        0x02,                   /* the one type chosen: RawPublicKey */
+    };
+    static const uint8_t offered[] = {HS_CERT_TYPE_RAW_PUBLIC_KEY, HS_CERT_TYPE_X509};
+    uint8_t out[BUF_CAP];
+    cursor_writer w = cursor_writer_init(out, sizeof(out));
+    assert_int_equal(hs_ext_write_server_name(&w, example_com, strlen(example_com)), 0);
+    assert_int_equal(hs_ext_write_server_name(&w, NULL, 0), 0);
+    assert_int_equal(hs_ext_write_cert_types(&w, HS_EXT_CLIENT_CERTIFICATE_TYPE, offered, 2, false),
+                     0);
+    assert_int_equal(hs_ext_write_cert_types(&w, HS_EXT_SERVER_CERTIFICATE_TYPE, offered, 1, true),
+                     0);
+    expect_bytes("certificate extensions layout", out, w.len, expected, sizeof(expected));
+}
+
+/* The message-dependent extensions, found in a parsed block and decoded. */
+static void test_extensions_find_and_decode(void **state)
+{
+    (void)state;
+    static const uint8_t offered[] = {HS_CERT_TYPE_RAW_PUBLIC_KEY, HS_CERT_TYPE_X509};
+    static const uint8_t chosen[] = {HS_CERT_TYPE_X509};
+    uint8_t block[BUF_CAP];
+    cursor_writer w = cursor_writer_init(block, sizeof(block));
+    assert_int_equal(hs_ext_write_server_name(&w, example_com, strlen(example_com)), 0);
+    assert_int_equal(hs_ext_write_empty(&w, HS_EXT_EXTENDED_MASTER_SECRET), 0);
+    assert_int_equal(hs_ext_write_cert_types(&w, HS_EXT_CLIENT_CERTIFICATE_TYPE, offered, 2, false),
+                     0);
+    assert_int_equal(hs_ext_write_cert_types(&w, HS_EXT_SERVER_CERTIFICATE_TYPE, chosen, 1, true),
+                     0);
+    hs_extensions e;
+    cursor_reader r = cursor_reader_init(block, w.len);
+    assert_int_equal(hs_extensions_read(&r, &e), 0);
+    assert_int_equal(e.count, 4);
+
+    const hs_extension *sni = hs_extensions_find(&e, HS_EXT_SERVER_NAME);
+    assert_ptr_equal(sni, &e.list[0]);
+    const uint8_t *name;
+    size_t name_len;
+    assert_int_equal(hs_ext_read_server_name(sni, &name, &name_len), 0);
+    expect_bytes("host name", name, name_len, (const uint8_t *)example_com, strlen(example_com));
+    assert_ptr_equal(name, block + 9);
+
+    const hs_extension *client_types = hs_extensions_find(&e, HS_EXT_CLIENT_CERTIFICATE_TYPE);
+    assert_ptr_equal(client_types, &e.list[2]);
+    const uint8_t *types;
+    size_t count;
+    assert_int_equal(hs_ext_read_cert_type_list(client_types, &types, &count), 0);
+    expect_bytes("client certificate types", types, count, offered, sizeof(offered));
+
+    uint8_t type = 0xff;
+    assert_int_equal(hs_ext_read_cert_type(&e.list[3], &type), 0);
+    assert_int_equal(type, HS_CERT_TYPE_X509);
+    assert_int_equal(hs_ext_read_empty(hs_extensions_find(&e, HS_EXT_EXTENDED_MASTER_SECRET)), 0);
+
+    assert_null(hs_extensions_find(&e, HS_EXT_RENEGOTIATION_INFO));
+    hs_extensions none;
+    memset(&none, 0, sizeof(none));
+    assert_null(hs_extensions_find(&none, HS_EXT_SERVER_NAME));
+}
+
 /* ---- truncation: every proper prefix of every canonical encoding ---- */
 
 static void test_truncation_at_every_offset(void **state)
@@ -1086,6 +1737,301 @@ static void test_server_hello_done_negative(void **state)
     RUN_CASES(shd, cases);
 }
 
+/* Reader cases given as whole inputs (hex), for shapes that no single
+ * part replacement gives. */
+typedef struct hex_case {
+    const char *name;
+    const char *hex;
+    int expected;
+} hex_case;
+
+static void run_hex_cases(const char *what, read_fn read, const hex_case *cases, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint8_t in[BUF_CAP];
+        size_t len = hex_decode(cases[i].hex, in, sizeof(in));
+        char ctx[200];
+        snprintf(ctx, sizeof(ctx), "%s: %s", what, cases[i].name);
+        EXPECT_RC(ctx, read_exact(read, in, len), cases[i].expected);
+    }
+}
+
+#define RUN_HEX_CASES(what, read, cases) run_hex_cases(what, read, cases, PETREL_ARRAY_LEN(cases))
+
+static void test_certificate_negative(void **state)
+{
+    (void)state;
+    static const negative_case chain_cases[] = {
+        {"list length past the input", CERT_LIST, "000010", PETREL_ERR_TRUNCATED},
+        {"list length one short: the second certificate cut", CERT_LIST, "00000e",
+         PETREL_ERR_TRUNCATED},
+        {"list length 0, certificates after it", CERT_LIST, "000000", PETREL_ERR_TRAILING_DATA},
+        {"list length 2^24-1, past the input", CERT_LIST, "ffffff", PETREL_ERR_TRUNCATED},
+        {"first certificate's length past the list", CERT_FIRST, "000010 3003020101",
+         PETREL_ERR_TRUNCATED},
+        /* 4 bytes, then 01 00 00 read as the next length: 65536. */
+        {"first certificate's length one short", CERT_FIRST, "000004 3003020101",
+         PETREL_ERR_TRUNCATED},
+        {"empty first certificate (list length kept)", CERT_FIRST, "000000 000002 3003",
+         PETREL_ERR_LENGTH},
+        {"empty second certificate (list length kept)", CERT_SECOND, "000000 000001 ff",
+         PETREL_ERR_LENGTH},
+        {"trailing byte", CERT_TRAILING, "00", PETREL_ERR_TRAILING_DATA},
+    };
+    RUN_CASES(cert, chain_cases);
+
+    static const hex_case chain_hex[] = {
+        {"empty list is accepted", "000000", 0},
+        {"one certificate of one byte", "000004 000001 ff", 0},
+        {"a list holding one empty certificate", "000003 000000", PETREL_ERR_LENGTH},
+        {"an empty certificate after a good one", "00000b 000005 3003020101 000000",
+         PETREL_ERR_LENGTH},
+        {"a stray byte inside the list", "000005 000001 ff 00", PETREL_ERR_TRUNCATED},
+        {"two stray bytes inside the list", "000006 000001 ff 0000", PETREL_ERR_TRUNCATED},
+        {"a stray byte after the list", "000004 000001 ff 00", PETREL_ERR_TRAILING_DATA},
+        {"certificate length 2^24-1 inside a short list", "000004 ffffff ff", PETREL_ERR_TRUNCATED},
+        {"list length cut short", "0000", PETREL_ERR_TRUNCATED},
+        {"nothing at all", "", PETREL_ERR_TRUNCATED},
+    };
+    RUN_HEX_CASES("Certificate", read_cert_x509, chain_hex);
+
+    static const negative_case rpk_cases[] = {
+        {"empty SubjectPublicKeyInfo", RPK_SPKI, "000000", PETREL_ERR_LENGTH},
+        {"length past the input", RPK_SPKI, "000009 30063004060203ff", PETREL_ERR_TRUNCATED},
+        {"length one short", RPK_SPKI, "000007 30063004060203ff", PETREL_ERR_TRAILING_DATA},
+        {"trailing byte", RPK_TRAILING, "00", PETREL_ERR_TRAILING_DATA},
+    };
+    RUN_CASES(cert_rpk, rpk_cases);
+
+    static const negative_case empty_cases[] = {
+        {"trailing byte after the empty list", CERT_TRAILING, "00", PETREL_ERR_TRAILING_DATA},
+    };
+    RUN_CASES(cert_empty, empty_cases);
+}
+
+/* n certificates of one byte each, as a Certificate body. */
+static size_t chain_of(size_t n, uint8_t *buf, size_t cap)
+{
+    cursor_writer w = cursor_writer_init(buf, cap);
+    cursor_vector list;
+    assert_int_equal(cursor_vector_open(&w, 3, &list), 0);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t der = (uint8_t)i;
+        assert_int_equal(cursor_write_vector(&w, 3, 1, HS_CERT_MAX, &der, 1), 0);
+    }
+    assert_int_equal(cursor_vector_close(&w, &list, 0, 0xFFFFFF), 0);
+    return w.len;
+}
+
+static void test_certificate_chain_limit(void **state)
+{
+    (void)state;
+    uint8_t in[BUF_CAP];
+    size_t len = chain_of(HS_MAX_CHAIN, in, sizeof(in));
+    EXPECT_RC("10 certificates", read_exact(read_cert_x509, in, len), 0);
+    len = chain_of(HS_MAX_CHAIN + 1, in, sizeof(in));
+    EXPECT_RC("11 certificates", read_exact(read_cert_x509, in, len), PETREL_ERR_LIMIT);
+    len = chain_of(40, in, sizeof(in));
+    EXPECT_RC("40 certificates", read_exact(read_cert_x509, in, len), PETREL_ERR_LIMIT);
+
+    /* The reader stops at the limit: count stays within certs[]. */
+    len = chain_of(HS_MAX_CHAIN + 1, in, sizeof(in));
+    hs_certificate m = {.raw_public_key = false};
+    cursor_reader r = cursor_reader_init(in, len);
+    assert_int_equal(hs_certificate_read(&r, &m), PETREL_ERR_LIMIT);
+    assert_int_equal(m.count, HS_MAX_CHAIN);
+}
+
+static void test_server_key_exchange_ecdhe_negative(void **state)
+{
+    (void)state;
+    static const negative_case cases[] = {
+        {"curve_type explicit_prime(1)", SKS_CURVE_TYPE, "01", PETREL_ERR_ILLEGAL_PARAMETER},
+        {"curve_type explicit_char2(2)", SKS_CURVE_TYPE, "02", PETREL_ERR_ILLEGAL_PARAMETER},
+        {"curve_type 0", SKS_CURVE_TYPE, "00", PETREL_ERR_ILLEGAL_PARAMETER},
+        {"curve_type 255", SKS_CURVE_TYPE, "ff", PETREL_ERR_ILLEGAL_PARAMETER},
+        {"ECPoint empty", SKS_POINT, "00", PETREL_ERR_LENGTH},
+        {"ECPoint length past the input", SKS_POINT, "ff" HEX_POINT32, PETREL_ERR_TRUNCATED},
+        /* 33 bytes taken: the signature length is then 0x0830. */
+        {"ECPoint length one long", SKS_POINT, "21" HEX_POINT32, PETREL_ERR_TRUNCATED},
+        /* 31 bytes taken: the signature length is then 0x0300. */
+        {"ECPoint length one short", SKS_POINT, "1f" HEX_POINT32, PETREL_ERR_TRUNCATED},
+        {"unknown signature scheme is the handshake's business", SKS_SIG_SCHEME, "ffff", 0},
+        {"signature length past the input", SKS_SIGNATURE, "0009 " HEX_SIG8, PETREL_ERR_TRUNCATED},
+        {"signature length one short", SKS_SIGNATURE, "0007 " HEX_SIG8, PETREL_ERR_TRAILING_DATA},
+        {"signature length cut", SKS_SIGNATURE, "00", PETREL_ERR_TRUNCATED},
+        {"signature missing", SKS_SIGNATURE, "", PETREL_ERR_TRUNCATED},
+        {"empty signature is accepted", SKS_SIGNATURE, "0000", 0},
+        {"trailing byte", SKS_TRAILING, "00", PETREL_ERR_TRAILING_DATA},
+    };
+    RUN_CASES(ske_signed, cases);
+}
+
+static void test_client_key_exchange_ecdhe_negative(void **state)
+{
+    (void)state;
+    static const negative_case cases[] = {
+        {"ECPoint empty", CKP_POINT, "00", PETREL_ERR_LENGTH},
+        {"ECPoint missing", CKP_POINT, "", PETREL_ERR_TRUNCATED},
+        {"ECPoint length past the input", CKP_POINT, "ff" HEX_POINT32, PETREL_ERR_TRUNCATED},
+        {"ECPoint length one long", CKP_POINT, "21" HEX_POINT32, PETREL_ERR_TRUNCATED},
+        {"ECPoint length one short", CKP_POINT, "1f" HEX_POINT32, PETREL_ERR_TRAILING_DATA},
+        {"trailing byte", CKP_TRAILING, "00", PETREL_ERR_TRAILING_DATA},
+    };
+    RUN_CASES(cke_plain, cases);
+}
+
+static void test_certificate_request_negative(void **state)
+{
+    (void)state;
+    static const negative_case cases[] = {
+        {"certificate_types empty", CR_TYPES, "00", PETREL_ERR_LENGTH},
+        {"certificate_types length past the input", CR_TYPES, "ff 4001", PETREL_ERR_TRUNCATED},
+        {"unknown certificate type is accepted", CR_TYPES, "01 07", 0},
+        {"signature algorithms empty", CR_SIG_SCHEMES, "0000", PETREL_ERR_LENGTH},
+        {"signature algorithms odd length", CR_SIG_SCHEMES, "0003 040308", PETREL_ERR_LENGTH},
+        {"signature algorithms of one byte", CR_SIG_SCHEMES, "0001 04", PETREL_ERR_LENGTH},
+        {"signature algorithms length 2^16-1 (over 2^16-2)", CR_SIG_SCHEMES, "ffff 04030804",
+         PETREL_ERR_LENGTH},
+        {"signature algorithms length past the input", CR_SIG_SCHEMES, "fffe 04030804",
+         PETREL_ERR_TRUNCATED},
+        {"no authorities is accepted", CR_AUTHORITIES, "0000", 0},
+        {"authorities missing", CR_AUTHORITIES, "", PETREL_ERR_TRUNCATED},
+        {"authorities length past the input", CR_AUTHORITIES, "000c 0005 3003310100 0002 3000",
+         PETREL_ERR_TRUNCATED},
+        {"last DN cut short", CR_AUTHORITIES, "000a 0005 3003310100 0002 30", PETREL_ERR_LENGTH},
+        {"last DN's length cut", CR_AUTHORITIES, "0008 0005 3003310100 00", PETREL_ERR_LENGTH},
+        {"zero-length DN", CR_AUTHORITIES, "0002 0000", PETREL_ERR_LENGTH},
+        {"zero-length DN after a good one", CR_AUTHORITIES, "0009 0005 3003310100 0000",
+         PETREL_ERR_LENGTH},
+        {"DN longer than the list", CR_AUTHORITIES, "0004 0005 3003", PETREL_ERR_LENGTH},
+        {"authorities of one byte", CR_AUTHORITIES, "0001 00", PETREL_ERR_LENGTH},
+        {"trailing byte", CR_TRAILING, "00", PETREL_ERR_TRAILING_DATA},
+    };
+    RUN_CASES(cert_request, cases);
+}
+
+static void test_certificate_verify_negative(void **state)
+{
+    (void)state;
+    static const negative_case cases[] = {
+        {"signature length past the input", CV_SIGNATURE, "0009 " HEX_SIG8, PETREL_ERR_TRUNCATED},
+        {"signature length one short", CV_SIGNATURE, "0007 " HEX_SIG8, PETREL_ERR_TRAILING_DATA},
+        {"signature missing", CV_SIGNATURE, "", PETREL_ERR_TRUNCATED},
+        {"empty signature is accepted", CV_SIGNATURE, "0000", 0},
+        {"trailing byte", CV_TRAILING, "00", PETREL_ERR_TRAILING_DATA},
+    };
+    RUN_CASES(cert_verify, cases);
+}
+
+/* hs_ext_read_server_name on an extension_data body, one row per rule. */
+static void test_server_name_reader_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        const char *hex;
+        int expected;
+        const char *host; /* on success: the host name returned, NULL for none */
+    } cases[] = {
+        {"one host_name", HEX_SERVER_NAME_EX, 0, "example.com"},
+        {"a name of another type, then host_name", "000a 01 0002 6162 00 0002 6364", 0, "cd"},
+        {"host_name, then a name of another type", "000a 00 0002 6364 07 0002 6162", 0, "cd"},
+        {"only a name of another type: no host name", "0005 01 0002 6162", 0, NULL},
+        {"two names of another type", "0009 01 0001 61 01 0002 6162", 0, NULL},
+        {"empty body (a ServerHello's form)", "", PETREL_ERR_TRUNCATED, NULL},
+        {"empty list", "0000", PETREL_ERR_LENGTH, NULL},
+        {"empty host name", "0003 00 0000", PETREL_ERR_ILLEGAL_PARAMETER, NULL},
+        {"duplicate host_name", "000a 00 0002 6162 00 0002 6364", PETREL_ERR_ILLEGAL_PARAMETER,
+         NULL},
+        {"same host_name twice", "000a 00 0002 6162 00 0002 6162", PETREL_ERR_ILLEGAL_PARAMETER,
+         NULL},
+        {"another type with an empty name", "0003 01 0000", PETREL_ERR_LENGTH, NULL},
+        {"list length past the body", "000f 00 000b " HEX_EXAMPLE_COM, PETREL_ERR_TRUNCATED, NULL},
+        {"list length one short", "000d 00 000b " HEX_EXAMPLE_COM, PETREL_ERR_TRUNCATED, NULL},
+        {"host name length past the list", "0005 00 0003 6162", PETREL_ERR_TRUNCATED, NULL},
+        {"host name length cut", "0002 00 00", PETREL_ERR_TRUNCATED, NULL},
+        {"name type alone", "0001 00", PETREL_ERR_TRUNCATED, NULL},
+        {"a stray byte after the entry, inside the list", "0006 00 0002 6162 00",
+         PETREL_ERR_TRUNCATED, NULL},
+        {"a stray byte after the list", HEX_SERVER_NAME_EX "00", PETREL_ERR_TRAILING_DATA, NULL},
+    };
+    for (size_t i = 0; i < PETREL_ARRAY_LEN(cases); i++) {
+        uint8_t in[BUF_CAP];
+        size_t len = hex_decode(cases[i].hex, in, sizeof(in));
+        uint8_t *copy = exact_copy(in, len);
+        hs_extension ext = {HS_EXT_SERVER_NAME, copy, len};
+        const uint8_t *name = (const uint8_t *)"x";
+        size_t name_len = 99;
+        EXPECT_RC(cases[i].name, hs_ext_read_server_name(&ext, &name, &name_len),
+                  cases[i].expected);
+        if (cases[i].expected == 0 && cases[i].host) {
+            expect_bytes(cases[i].name, name, name_len, (const uint8_t *)cases[i].host,
+                         strlen(cases[i].host));
+        } else {
+            /* No host name: NULL/0, on success and on failure alike. */
+            assert_null(name);
+            assert_int_equal(name_len, 0);
+        }
+        free(copy);
+    }
+
+    /* petrel's limit on the HostName: 255 bytes. */
+    uint8_t body[5 + HS_HOST_NAME_MAX + 1];
+    cursor_writer w = cursor_writer_init(body, sizeof(body));
+    assert_int_equal(cursor_write_u16(&w, 3 + HS_HOST_NAME_MAX + 1), 0);
+    assert_int_equal(cursor_write_u8(&w, HS_SNI_HOST_NAME), 0);
+    assert_int_equal(cursor_write_u16(&w, HS_HOST_NAME_MAX + 1), 0);
+    assert_int_equal(cursor_write_zeros(&w, HS_HOST_NAME_MAX + 1), 0);
+    memset(body + 5, 'a', HS_HOST_NAME_MAX + 1);
+    EXPECT_RC("host name of 256", read_exact(read_ext_server_name, body, w.len),
+              PETREL_ERR_ILLEGAL_PARAMETER);
+}
+
+static void test_certificate_type_extensions_negative(void **state)
+{
+    (void)state;
+    static const hex_case list_cases[] = {
+        {"one type", "01 02", 0},
+        {"unknown types are accepted", "03 02 00 ff", 0},
+        {"empty list", "00", PETREL_ERR_LENGTH},
+        {"empty body", "", PETREL_ERR_TRUNCATED},
+        {"list length past the body", "02 02", PETREL_ERR_TRUNCATED},
+        {"list length one short", "01 0200", PETREL_ERR_TRAILING_DATA},
+        {"a ServerHello's single type", "02", PETREL_ERR_TRUNCATED},
+    };
+    RUN_HEX_CASES("certificate type list", read_ext_cert_type_list, list_cases);
+
+    static const hex_case single_cases[] = {
+        {"one byte", "02", 0},
+        {"body of 0 bytes", "", PETREL_ERR_TRUNCATED},
+        {"body of 2 bytes", "0200", PETREL_ERR_TRAILING_DATA},
+        {"a ClientHello's list", "01 02", PETREL_ERR_TRAILING_DATA},
+    };
+    RUN_HEX_CASES("certificate type", read_ext_cert_type, single_cases);
+
+    static const hex_case empty_cases[] = {
+        {"empty", "", 0},
+        {"one byte", "00", PETREL_ERR_LENGTH},
+        {"a ClientHello's server_name", HEX_SERVER_NAME_EX, PETREL_ERR_LENGTH},
+    };
+    RUN_HEX_CASES("empty extension", read_ext_empty, empty_cases);
+
+    /* On failure the single type is left alone; the list reader gives
+     * NULL/0. */
+    static const uint8_t two[] = {0x02, 0x00};
+    hs_extension ext = {HS_EXT_SERVER_CERTIFICATE_TYPE, two, sizeof(two)};
+    uint8_t type = 0x77;
+    assert_int_equal(hs_ext_read_cert_type(&ext, &type), PETREL_ERR_TRAILING_DATA);
+    assert_int_equal(type, 0x77);
+    const uint8_t *types = two;
+    size_t count = 5;
+    ext.len = 1; /* "02": a list length past the body */
+    assert_int_equal(hs_ext_read_cert_type_list(&ext, &types, &count), PETREL_ERR_TRUNCATED);
+    assert_null(types);
+    assert_int_equal(count, 0);
+}
+
 /* hs_extensions_read on a block body, one row per rule. */
 static void test_extensions_table(void **state)
 {
@@ -1249,6 +2195,80 @@ static int write_ext_ec_point_formats(cursor_writer *w)
     return hs_ext_write_ec_point_formats(w);
 }
 
+static int write_cert_chain(cursor_writer *w)
+{
+    hs_certificate m = make_cert_chain();
+    return hs_certificate_write(w, &m);
+}
+
+static int write_cert_empty(cursor_writer *w)
+{
+    hs_certificate m = {.raw_public_key = false, .count = 0};
+    return hs_certificate_write(w, &m);
+}
+
+static int write_cert_rpk(cursor_writer *w)
+{
+    hs_certificate m = make_cert_rpk();
+    return hs_certificate_write(w, &m);
+}
+
+static int write_ecdh_params(cursor_writer *w)
+{
+    return hs_ecdh_params_write(w, 0x0017, point32(), 32);
+}
+
+static int write_ske_signed(cursor_writer *w)
+{
+    hs_server_key_exchange_ecdhe m = make_ske_signed();
+    return hs_server_key_exchange_ecdhe_write(w, &m);
+}
+
+static int write_cke_plain(cursor_writer *w)
+{
+    return hs_client_key_exchange_ecdhe_write(w, point32(), 32);
+}
+
+static int write_cr(cursor_writer *w)
+{
+    uint8_t authorities[64];
+    hs_certificate_request m = make_cr(authorities, sizeof(authorities));
+    return hs_certificate_request_write(w, &m);
+}
+
+static int write_dn(cursor_writer *w)
+{
+    return hs_distinguished_name_write(w, dn_a, sizeof(dn_a));
+}
+
+static int write_cv(cursor_writer *w)
+{
+    hs_certificate_verify m = make_cv();
+    return hs_certificate_verify_write(w, &m);
+}
+
+static int write_ext_server_name(cursor_writer *w)
+{
+    return hs_ext_write_server_name(w, example_com, strlen(example_com));
+}
+
+static int write_ext_server_name_empty(cursor_writer *w)
+{
+    return hs_ext_write_server_name(w, NULL, 0);
+}
+
+static int write_ext_cert_type_list(cursor_writer *w)
+{
+    static const uint8_t types[] = {HS_CERT_TYPE_RAW_PUBLIC_KEY, HS_CERT_TYPE_X509};
+    return hs_ext_write_cert_types(w, HS_EXT_CLIENT_CERTIFICATE_TYPE, types, 2, false);
+}
+
+static int write_ext_cert_type_single(cursor_writer *w)
+{
+    static const uint8_t types[] = {HS_CERT_TYPE_RAW_PUBLIC_KEY};
+    return hs_ext_write_cert_types(w, HS_EXT_SERVER_CERTIFICATE_TYPE, types, 1, true);
+}
+
 static void test_writers_buffer_too_small(void **state)
 {
     (void)state;
@@ -1269,6 +2289,19 @@ static void test_writers_buffer_too_small(void **state)
         {"empty extension", write_ext_empty},
         {"u16 list extension", write_ext_u16_list},
         {"ec_point_formats", write_ext_ec_point_formats},
+        {"Certificate", write_cert_chain},
+        {"Certificate, empty list", write_cert_empty},
+        {"Certificate/RawPublicKey", write_cert_rpk},
+        {"ServerECDHParams", write_ecdh_params},
+        {"ServerKeyExchange/ECDHE", write_ske_signed},
+        {"ClientKeyExchange/ECDHE", write_cke_plain},
+        {"CertificateRequest", write_cr},
+        {"DistinguishedName", write_dn},
+        {"CertificateVerify", write_cv},
+        {"server_name", write_ext_server_name},
+        {"server_name, empty", write_ext_server_name_empty},
+        {"certificate type list", write_ext_cert_type_list},
+        {"certificate type, single", write_ext_cert_type_single},
     };
     for (size_t i = 0; i < PETREL_ARRAY_LEN(writers); i++) {
         uint8_t big[BUF_CAP];
@@ -1331,6 +2364,142 @@ static void test_writers_refuse_fields_out_of_bounds(void **state)
     EXPECT_EQ("after refusals", w.len, 0);
 }
 
+/* Each refused write leaves the writer as it was, even after part of the
+ * message has been written. The writer starts with one byte in it. */
+static void test_certificate_writers_refuse_fields_out_of_bounds(void **state)
+{
+    (void)state;
+    uint8_t buf[BUF_CAP];
+    uint8_t *huge = calloc(1, HS_CERT_MAX + 1); /* readable, so only the rule can refuse */
+    assert_non_null(huge);
+    cursor_writer w = cursor_writer_init(buf, sizeof(buf));
+    assert_int_equal(cursor_write_u8(&w, 0xaa), 0);
+
+    hs_certificate c = make_cert_rpk();
+    c.count = 2;
+    EXPECT_RC("RPK with two keys", hs_certificate_write(&w, &c), PETREL_ERR_LENGTH);
+    c.count = 0;
+    EXPECT_RC("RPK with no key", hs_certificate_write(&w, &c), PETREL_ERR_LENGTH);
+    c = make_cert_rpk();
+    c.lens[0] = 0;
+    EXPECT_RC("empty RPK", hs_certificate_write(&w, &c), PETREL_ERR_LENGTH);
+    c.certs[0] = huge;
+    c.lens[0] = HS_CERT_MAX + 1;
+    EXPECT_RC("RPK of 2^24", hs_certificate_write(&w, &c), PETREL_ERR_LENGTH);
+    c = make_cert_chain();
+    c.lens[1] = 0;
+    EXPECT_RC("empty second certificate", hs_certificate_write(&w, &c), PETREL_ERR_LENGTH);
+    c = make_cert_chain();
+    c.certs[1] = huge;
+    c.lens[1] = HS_CERT_MAX + 1;
+    EXPECT_RC("second certificate of 2^24", hs_certificate_write(&w, &c), PETREL_ERR_LENGTH);
+    c = make_cert_chain();
+    c.count = HS_MAX_CHAIN + 1;
+    EXPECT_RC("11 certificates", hs_certificate_write(&w, &c), PETREL_ERR_LENGTH);
+
+    EXPECT_RC("ServerECDHParams empty ECPoint", hs_ecdh_params_write(&w, 0x17, huge, 0),
+              PETREL_ERR_LENGTH);
+    EXPECT_RC("ServerECDHParams ECPoint of 256", hs_ecdh_params_write(&w, 0x17, huge, 256),
+              PETREL_ERR_LENGTH);
+    hs_server_key_exchange_ecdhe ske = make_ske_signed();
+    ske.public_key_len = 0;
+    EXPECT_RC("SKE empty ECPoint", hs_server_key_exchange_ecdhe_write(&w, &ske), PETREL_ERR_LENGTH);
+    ske = make_ske_signed();
+    ske.signature = huge;
+    ske.signature_len = HS_SIGNATURE_MAX + 1;
+    EXPECT_RC("SKE signature of 2^16", hs_server_key_exchange_ecdhe_write(&w, &ske),
+              PETREL_ERR_LENGTH);
+    EXPECT_RC("CKE empty ECPoint", hs_client_key_exchange_ecdhe_write(&w, huge, 0),
+              PETREL_ERR_LENGTH);
+    EXPECT_RC("CKE ECPoint of 256", hs_client_key_exchange_ecdhe_write(&w, huge, 256),
+              PETREL_ERR_LENGTH);
+
+    uint8_t authorities[64];
+    hs_certificate_request cr = make_cr(authorities, sizeof(authorities));
+    cr.cert_types_len = 0;
+    EXPECT_RC("no certificate types", hs_certificate_request_write(&w, &cr), PETREL_ERR_LENGTH);
+    cr = make_cr(authorities, sizeof(authorities));
+    cr.cert_types = huge;
+    cr.cert_types_len = 256;
+    EXPECT_RC("256 certificate types", hs_certificate_request_write(&w, &cr), PETREL_ERR_LENGTH);
+    cr = make_cr(authorities, sizeof(authorities));
+    cr.sig_schemes.count = 0;
+    EXPECT_RC("no signature algorithms", hs_certificate_request_write(&w, &cr), PETREL_ERR_LENGTH);
+    cr.sig_schemes.data = huge;
+    cr.sig_schemes.count = 0x7FFF + 1;
+    EXPECT_RC("2^15 signature algorithms", hs_certificate_request_write(&w, &cr),
+              PETREL_ERR_LENGTH);
+    cr = make_cr(authorities, sizeof(authorities));
+    cr.authorities_len -= 1; /* the last DN cut short */
+    EXPECT_RC("authorities not made of DNs", hs_certificate_request_write(&w, &cr),
+              PETREL_ERR_LENGTH);
+    cr.authorities = huge; /* zeros: a zero-length DN */
+    cr.authorities_len = 2;
+    EXPECT_RC("authorities with an empty DN", hs_certificate_request_write(&w, &cr),
+              PETREL_ERR_LENGTH);
+    cr.authorities_len = 0x10000;
+    EXPECT_RC("authorities of 2^16", hs_certificate_request_write(&w, &cr), PETREL_ERR_LENGTH);
+    EXPECT_RC("empty DN", hs_distinguished_name_write(&w, huge, 0), PETREL_ERR_LENGTH);
+    EXPECT_RC("DN of 2^16", hs_distinguished_name_write(&w, huge, 0x10000), PETREL_ERR_LENGTH);
+
+    hs_certificate_verify cv = {0x0403, huge, HS_SIGNATURE_MAX + 1};
+    EXPECT_RC("CertificateVerify signature of 2^16", hs_certificate_verify_write(&w, &cv),
+              PETREL_ERR_LENGTH);
+
+    char host[HS_HOST_NAME_MAX + 1];
+    memset(host, 'a', sizeof(host));
+    EXPECT_RC("empty host name", hs_ext_write_server_name(&w, host, 0), PETREL_ERR_LENGTH);
+    EXPECT_RC("host name of 256", hs_ext_write_server_name(&w, host, sizeof(host)),
+              PETREL_ERR_LENGTH);
+    EXPECT_RC("host name NULL with a length", hs_ext_write_server_name(&w, NULL, 3),
+              PETREL_ERR_ARG);
+    static const uint8_t types[] = {0, 2};
+    EXPECT_RC("empty type list",
+              hs_ext_write_cert_types(&w, HS_EXT_CLIENT_CERTIFICATE_TYPE, types, 0, false),
+              PETREL_ERR_LENGTH);
+    EXPECT_RC("type list of 256",
+              hs_ext_write_cert_types(&w, HS_EXT_CLIENT_CERTIFICATE_TYPE, huge, 256, false),
+              PETREL_ERR_LENGTH);
+    EXPECT_RC("single type, count 0",
+              hs_ext_write_cert_types(&w, HS_EXT_SERVER_CERTIFICATE_TYPE, types, 0, true),
+              PETREL_ERR_LENGTH);
+    EXPECT_RC("single type, count 2",
+              hs_ext_write_cert_types(&w, HS_EXT_SERVER_CERTIFICATE_TYPE, types, 2, true),
+              PETREL_ERR_LENGTH);
+
+    EXPECT_EQ("after refusals", w.len, 1);
+    assert_int_equal(buf[0], 0xaa);
+    free(huge);
+}
+
+/* All or nothing when the writer already holds data: every too-small
+ * capacity past a 3-byte prefix leaves the prefix and the length as they
+ * were. */
+static void test_certificate_writers_keep_earlier_content(void **state)
+{
+    (void)state;
+    static const write_fn writers[] = {
+        write_cert_chain, write_ske_signed,      write_cr,
+        write_cv,         write_ext_server_name, write_ext_cert_type_list};
+    for (size_t i = 0; i < PETREL_ARRAY_LEN(writers); i++) {
+        uint8_t big[BUF_CAP];
+        cursor_writer w = cursor_writer_init(big, sizeof(big));
+        assert_int_equal(writers[i](&w), 0);
+        size_t needed = w.len;
+        for (size_t cap = 3; cap < 3 + needed; cap++) {
+            uint8_t *buf = malloc(cap);
+            assert_non_null(buf);
+            memset(buf, 0x5c, cap);
+            cursor_writer small = cursor_writer_init(buf, cap);
+            assert_int_equal(cursor_write_bytes(&small, "abc", 3), 0);
+            assert_int_equal(writers[i](&small), PETREL_ERR_BUFFER_TOO_SMALL);
+            assert_int_equal(small.len, 3);
+            assert_memory_equal(buf, "abc", 3);
+            free(buf);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1366,6 +2535,26 @@ int main(void)
         cmocka_unit_test(test_extensions_limit),
         cmocka_unit_test(test_writers_buffer_too_small),
         cmocka_unit_test(test_writers_refuse_fields_out_of_bounds),
+        cmocka_unit_test(test_certificate_roundtrip),
+        cmocka_unit_test(test_certificate_max_chain_roundtrip),
+        cmocka_unit_test(test_server_key_exchange_ecdhe_roundtrip),
+        cmocka_unit_test(test_client_key_exchange_ecdhe_roundtrip),
+        cmocka_unit_test(test_certificate_request_roundtrip),
+        cmocka_unit_test(test_certificate_verify_roundtrip),
+        cmocka_unit_test(test_certificate_messages_at_upper_bounds),
+        cmocka_unit_test(test_certificate_messages_exact_bytes),
+        cmocka_unit_test(test_certificate_extension_writers_exact_bytes),
+        cmocka_unit_test(test_extensions_find_and_decode),
+        cmocka_unit_test(test_certificate_negative),
+        cmocka_unit_test(test_certificate_chain_limit),
+        cmocka_unit_test(test_server_key_exchange_ecdhe_negative),
+        cmocka_unit_test(test_client_key_exchange_ecdhe_negative),
+        cmocka_unit_test(test_certificate_request_negative),
+        cmocka_unit_test(test_certificate_verify_negative),
+        cmocka_unit_test(test_server_name_reader_table),
+        cmocka_unit_test(test_certificate_type_extensions_negative),
+        cmocka_unit_test(test_certificate_writers_refuse_fields_out_of_bounds),
+        cmocka_unit_test(test_certificate_writers_keep_earlier_content),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

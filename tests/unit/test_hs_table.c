@@ -26,6 +26,12 @@ static const char *message_name(int message)
         return "HelloVerifyRequest";
     case HS_SERVER_KEY_EXCHANGE:
         return "ServerKeyExchange";
+    case HS_CERTIFICATE:
+        return "Certificate";
+    case HS_CERTIFICATE_REQUEST:
+        return "CertificateRequest";
+    case HS_CERTIFICATE_VERIFY:
+        return "CertificateVerify";
     case HS_SERVER_HELLO_DONE:
         return "ServerHelloDone";
     case HS_CLIENT_KEY_EXCHANGE:
@@ -39,14 +45,49 @@ static const char *message_name(int message)
     }
 }
 
-/* No two rows for the same state and message: the table is a function. */
+/* Rows for the same state and message are told apart by guards: both have
+ * one, and they differ. The guards used for such pairs are complementary
+ * (certificate_requested / certificate_not_requested, ...), which
+ * guards_are_exclusive checks on sample contexts. */
 static void rows_are_unique(void **state)
 {
     (void)state;
     for (size_t i = 0; i < hs_table_len; i++)
-        for (size_t j = i + 1; j < hs_table_len; j++)
-            assert_false(hs_table[i].state == hs_table[j].state &&
-                         hs_table[i].message == hs_table[j].message);
+        for (size_t j = i + 1; j < hs_table_len; j++) {
+            if (hs_table[i].state != hs_table[j].state ||
+                hs_table[i].message != hs_table[j].message)
+                continue;
+            assert_non_null(hs_table[i].guard);
+            assert_non_null(hs_table[j].guard);
+            assert_ptr_not_equal(hs_table[i].guard, hs_table[j].guard);
+        }
+}
+
+/* For every context the flags can describe, at most one row matches each
+ * (state, message): the table stays a function. */
+static void guards_are_exclusive(void **state)
+{
+    (void)state;
+    static const hs_suite psk_suite = {.kx = HS_KX_PSK};
+    static const hs_suite cert_suite = {.kx = HS_KX_ECDHE_ECDSA};
+    for (int bits = 0; bits < 8; bits++) {
+        hs_ctx hs;
+        memset(&hs, 0, sizeof(hs));
+        hs.suite = (bits & 1) ? &cert_suite : &psk_suite;
+        hs.cert_requested = (bits & 2) != 0;
+        hs.peer_sent_cert = (bits & 4) != 0;
+        for (size_t i = 0; i < hs_table_len; i++) {
+            const hs_transition *a = &hs_table[i];
+            if (a->guard)
+                assert_non_null(a->guard_name);
+            for (size_t j = i + 1; j < hs_table_len; j++) {
+                const hs_transition *b = &hs_table[j];
+                if (a->state != b->state || a->message != b->message)
+                    continue;
+                assert_false(a->guard(&hs) && b->guard(&hs));
+            }
+        }
+    }
 }
 
 /* Every row names a known message, a handler, and valid states; DONE has
@@ -100,8 +141,9 @@ static void write_diagram(FILE *out)
     fprintf(out, "    [*] --> SERVER_WAIT_CLIENT_HELLO\n");
     for (size_t i = 0; i < hs_table_len; i++) {
         const hs_transition *t = &hs_table[i];
-        fprintf(out, "    %s --> %s: %s%s\n", hs_state_name(t->state), hs_state_name(t->next),
-                message_name(t->message), t->datagram_only ? " (DTLS)" : "");
+        fprintf(out, "    %s --> %s: %s%s%s%s\n", hs_state_name(t->state), hs_state_name(t->next),
+                message_name(t->message), t->datagram_only ? " (DTLS)" : "", t->guard ? " if " : "",
+                t->guard ? t->guard_name : "");
     }
     fprintf(out, "    DONE --> [*]\n```\n");
 }
@@ -139,6 +181,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rows_are_unique),
+        cmocka_unit_test(guards_are_exclusive),
         cmocka_unit_test(rows_are_well_formed),
         cmocka_unit_test(every_state_leads_to_done),
         cmocka_unit_test(docs_diagram_matches_the_table),
