@@ -26,7 +26,8 @@ static int read_file(const petrel_platform *p, const char *path, uint8_t **out, 
 {
     if (!path)
         return PETREL_ERR_ARG;
-    FILE *f = fopen(path, "rb");
+    struct stat st;
+    FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
     if (!f) {
         platform_log(p, PETREL_LOG_ERROR, "cannot open %s", path);
         return PETREL_ERR_FILE_NOT_FOUND;
@@ -142,8 +143,8 @@ int petrel_config_load_cert_chain_file(petrel_config *cfg, const char *path)
     PETREL_TRY(read_file(&cfg->platform, path, &data, &len));
     int rc = len ? petrel_config_load_cert_chain_mem(cfg, data, len) : PETREL_ERR_CERT_PARSE;
     platform_free(&cfg->platform, data);
-    if (rc == PETREL_ERR_CERT_PARSE)
-        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: no certificate could be parsed", path);
+    if (rc < 0)
+        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: %s", path, petrel_strerror(rc));
     return rc;
 }
 
@@ -183,6 +184,55 @@ int petrel_config_load_key_file(petrel_config *cfg, const char *path, const char
                      password ? "wrong" : "missing");
     else if (rc == PETREL_ERR_KEY_PARSE)
         platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: not a private key", path);
+    else if (rc < 0)
+        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: %s", path, petrel_strerror(rc));
+    return rc;
+}
+
+int petrel_config_load_credentials_mem(petrel_config *cfg, const uint8_t *chain, size_t chain_len,
+                                       const uint8_t *key, size_t key_len, const char *password)
+{
+    if (!cfg || !chain || !chain_len || !key || !key_len)
+        return PETREL_ERR_ARG;
+    /* Load both into an empty slot, then swap them in together. */
+    hs_config saved = cfg->hs;
+    cfg->hs.chain_der = NULL;
+    cfg->hs.own_chain_count = 0;
+    cfg->hs.own_key = NULL;
+    int rc = petrel_config_load_cert_chain_mem(cfg, chain, chain_len);
+    if (rc == 0)
+        rc = petrel_config_load_key_mem(cfg, key, key_len, password);
+    if (rc < 0) {
+        platform_free(&cfg->platform, cfg->hs.chain_der);
+        if (cfg->hs.own_key)
+            prov(cfg)->pkey_free(cfg->hs.own_key);
+        cfg->hs = saved;
+        return rc;
+    }
+    platform_free(&cfg->platform, saved.chain_der);
+    if (saved.own_key)
+        prov(cfg)->pkey_free(saved.own_key);
+    return 0;
+}
+
+int petrel_config_load_credentials_file(petrel_config *cfg, const char *chain_path,
+                                        const char *key_path, const char *password)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    uint8_t *chain = NULL, *key = NULL;
+    size_t chain_len = 0, key_len = 0;
+    PETREL_TRY(read_file(&cfg->platform, chain_path, &chain, &chain_len));
+    int rc = read_file(&cfg->platform, key_path, &key, &key_len);
+    if (rc == 0)
+        rc = chain_len && key_len
+                 ? petrel_config_load_credentials_mem(cfg, chain, chain_len, key, key_len, password)
+                 : PETREL_ERR_CERT_PARSE;
+    platform_free(&cfg->platform, chain);
+    platform_free_secret(&cfg->platform, key, key_len);
+    if (rc < 0)
+        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s / %s: %s", chain_path, key_path,
+                     petrel_strerror(rc));
     return rc;
 }
 
@@ -378,6 +428,16 @@ void conn_config_free_certs(petrel_config *cfg)
 bool petrel_peer_anonymous(const petrel_conn *conn)
 {
     return conn && conn->hs.peer_anonymous;
+}
+
+petrel_cert_type petrel_peer_certificate_type(const petrel_conn *conn)
+{
+    if (!conn || conn->hs.peer_chain_count == 0)
+        return PETREL_CERT_TYPE_NONE;
+    uint8_t type =
+        conn->role == PETREL_CLIENT ? conn->hs.server_cert_type : conn->hs.client_cert_type;
+    return type == HS_CERT_TYPE_RAW_PUBLIC_KEY ? PETREL_CERT_TYPE_RAW_PUBLIC_KEY
+                                               : PETREL_CERT_TYPE_X509;
 }
 
 int petrel_peer_certificate(const petrel_conn *conn, size_t index, const uint8_t **der, size_t *len)

@@ -553,6 +553,17 @@ bool petrel_last_alert(const petrel_conn *conn, int *level, int *description)
     return true;
 }
 
+void petrel_conn_set_app_data(petrel_conn *conn, void *data)
+{
+    if (conn)
+        conn->app_data = data;
+}
+
+void *petrel_conn_app_data(const petrel_conn *conn)
+{
+    return conn ? conn->app_data : NULL;
+}
+
 size_t petrel_conn_memory(const petrel_conn *conn)
 {
     if (!conn)

@@ -22,6 +22,7 @@ struct petrel_conn {
     int error; /* sticky: once failed, always failed */
     bool close_sent;
     bool close_received;
+    void *app_data;      /* petrel_conn_set_app_data */
     uint8_t *readbuf;    /* one datagram */
     cursor_reader input; /* what is left of it */
 };

@@ -308,6 +308,7 @@ static void verify_error_map(int err, petrel_cert_auth *auth, int *code)
         *auth = PETREL_CERT_AUTH_FAIL_BC;
         *code = PETREL_ERR_BAD_CERTIFICATE;
         return;
+    case X509_V_ERR_CA_MD_TOO_WEAK:
     case X509_V_ERR_CERT_SIGNATURE_FAILURE:
     case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
     case X509_V_ERR_UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY:
@@ -394,6 +395,11 @@ static bool verify_set_params(X509_STORE_CTX *ctx, const crypto_verify_params *p
     /* OpenSSL's depth counts the intermediates, as max_depth does. */
     X509_VERIFY_PARAM_set_depth(vp, params->max_depth > INT_MAX / 2 ? INT_MAX / 2
                                                                     : (int)params->max_depth);
+    /* Security level 2 (112 bits): RSA and DSA keys of 2048 bits or more
+     * on every certificate, and no signature weaker than that, so SHA-1
+     * and MD5 signatures fail (a self-signed anchor's own signature is
+     * not checked). The same floor as petrel's own keys. */
+    X509_VERIFY_PARAM_set_auth_level(vp, 2);
     if (!params->host || params->host[0] == '\0')
         return true;
     /* An IPv4 or IPv6 literal is matched against the IP SANs; anything

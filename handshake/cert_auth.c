@@ -196,9 +196,10 @@ static int load_peer_key(hs_ctx *hs, bool raw)
     const uint8_t *der = peer_cert(hs, 0, &len);
     int rc = raw ? prov->pkey_load_public(der, len, &hs->peer_key)
                  : prov->cert_public_key(der, len, &hs->peer_key);
-    if (rc == PETREL_ERR_UNSUPPORTED || rc == PETREL_ERR_KEY_PARSE) {
-        platform_log(hs->platform, PETREL_LOG_WARNING,
-                     "peer certificate: key type not supported (%s)", petrel_error_name(rc));
+    if (rc == PETREL_ERR_UNSUPPORTED || rc == PETREL_ERR_INSECURE || rc == PETREL_ERR_KEY_PARSE) {
+        platform_log(hs->platform, PETREL_LOG_WARNING, "peer certificate: %s key (%s)",
+                     rc == PETREL_ERR_INSECURE ? "too weak a" : "unsupported",
+                     petrel_error_name(rc));
         return rc == PETREL_ERR_KEY_PARSE ? PETREL_ERR_CERT_PARSE
                                           : PETREL_ERR_UNSUPPORTED_CERTIFICATE;
     }
@@ -229,6 +230,10 @@ static int check_pinned(const hs_ctx *hs, petrel_cert_auth *status)
 
 static int check_chain(const hs_ctx *hs, petrel_cert_auth *status)
 {
+    if (!hs->is_server && !hs->server_name[0])
+        platform_log(hs->platform, PETREL_LOG_WARNING,
+                     "client: no server name set (petrel_conn_set_server_name): the server's "
+                     "certificate is verified but not checked against any name");
     const uint8_t *certs[HS_MAX_CHAIN];
     size_t lens[HS_MAX_CHAIN];
     for (size_t i = 0; i < hs->peer_chain_count; i++)
@@ -295,7 +300,13 @@ int hs_receive_certificate(hs_ctx *hs, const uint8_t *body, size_t len, uint8_t 
     memset(&m, 0, sizeof(m));
     bool raw = type == HS_CERT_TYPE_RAW_PUBLIC_KEY;
     m.raw_public_key = raw;
-    PETREL_TRY(hs_certificate_read(&r, &m));
+    int rc = hs_certificate_read(&r, &m);
+    if (rc == PETREL_ERR_LIMIT) {
+        platform_log(hs->platform, PETREL_LOG_WARNING,
+                     "peer certificate chain longer than %d certificates", HS_MAX_CHAIN);
+        return PETREL_ERR_BAD_CERTIFICATE;
+    }
+    PETREL_TRY(rc);
     petrel_verify_mode mode = hs_verify_mode(hs);
 
     if (m.count == 0) {

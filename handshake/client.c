@@ -165,6 +165,12 @@ int hs_start(hs_ctx *hs)
 {
     if (hs->is_server || hs->state != HS_CLIENT_START)
         return PETREL_ERR_STATE;
+    if (hs->cfg->own_chain_count && !hs->cfg->own_key) {
+        platform_log(hs->platform, PETREL_LOG_ERROR,
+                     "client: a certificate chain is loaded without its private key "
+                     "(petrel_config_load_key_*)");
+        return PETREL_ERR_NO_CREDENTIALS;
+    }
     bool any = false;
     for (size_t i = 0; i < hs->cfg->suite_count; i++)
         any = any || usable_suite(hs->cfg, hs_suite_find(hs->cfg->suites[i]));

@@ -47,8 +47,12 @@ static bool choose_cert_type(const hs_ctx *hs, const hs_extensions *ext, uint16_
 static bool has_certificate_for(const hs_ctx *hs, hs_key_exchange kx)
 {
     const hs_config *cfg = hs->cfg;
-    if (!cfg->own_key)
+    if (!cfg->own_key) {
+        if (cfg->own_chain_count)
+            platform_log(hs->platform, PETREL_LOG_WARNING,
+                         "server: a certificate chain is loaded without its private key");
         return false;
+    }
     if (hs->server_cert_type == HS_CERT_TYPE_X509 && cfg->own_chain_count == 0)
         return false;
     bool rsa = cfg->prov->pkey_type(cfg->own_key) == CRYPTO_KEY_RSA;
@@ -318,6 +322,8 @@ int hs_server_on_client_hello(hs_ctx *hs, const uint8_t *body, size_t len)
     bool ecdhe = hs_kx_is_ecdhe(hs->suite->kx);
     bool certificates = !hs_kx_is_psk(hs->suite->kx);
     hs->cert_requested = certificates && hs_verify_mode(hs) != PETREL_VERIFY_NONE;
+    /* A client not asked for a certificate stays unauthenticated. */
+    hs->peer_anonymous = certificates && !hs->cert_requested;
     PETREL_TRY(send_server_hello(hs, ecdhe && ext->has_ec_point_formats));
     if (certificates) {
         bool sent;

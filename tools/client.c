@@ -38,10 +38,12 @@ static void print_summary(petrel_conn *conn, uint64_t elapsed_ms)
 {
     petrel_conn_stats st;
     petrel_get_stats(conn, &st);
-    const uint8_t *der;
-    size_t der_len;
     const char *peer = "PSK";
-    if (petrel_peer_certificate(conn, 0, &der, &der_len) == 0)
+    petrel_cert_type type = petrel_peer_certificate_type(conn);
+    if (type == PETREL_CERT_TYPE_RAW_PUBLIC_KEY)
+        peer =
+            petrel_peer_anonymous(conn) ? "raw public key not verified" : "raw public key verified";
+    else if (type == PETREL_CERT_TYPE_X509)
         peer = petrel_peer_anonymous(conn) ? "certificate not verified" : "certificate verified";
     printf("handshake complete: %s, DTLS 1.2, %llu ms, %llu datagrams sent, %llu "
            "retransmissions, rtt %u ms, server: %s\n",

@@ -36,14 +36,15 @@ static void on_established(void *ref, petrel_udp_session *s)
 {
     (void)ref;
     petrel_conn *conn = petrel_udp_session_conn(s);
-    const uint8_t *der;
-    size_t len;
-    bool cert = petrel_peer_certificate(conn, 0, &der, &len) == 0;
+    petrel_cert_type type = petrel_peer_certificate_type(conn);
+    bool anonymous = petrel_peer_anonymous(conn);
+    const char *client = anonymous ? "anonymous" : "PSK";
+    if (type == PETREL_CERT_TYPE_RAW_PUBLIC_KEY)
+        client = anonymous ? "raw public key not verified" : "raw public key verified";
+    else if (type == PETREL_CERT_TYPE_X509)
+        client = anonymous ? "certificate not verified" : "certificate verified";
     printf("%s: handshake complete: %s, client: %s\n", petrel_udp_session_peer(s),
-           petrel_cipher_suite_name(conn),
-           cert
-               ? (petrel_peer_anonymous(conn) ? "certificate not verified" : "certificate verified")
-               : (petrel_peer_anonymous(conn) ? "anonymous" : "PSK or unauthenticated"));
+           petrel_cipher_suite_name(conn), client);
     fflush(stdout);
 }
 

@@ -28,9 +28,10 @@ typedef struct petrel_conn petrel_conn;
 
 /*
  * The certificate chain this side presents, child to parent (leaf first,
- * then intermediates; the root may be left out). From a PEM file with one
- * or more CERTIFICATE blocks, or from memory holding PEM or one or more
- * concatenated DER certificates. Replaces any chain loaded before.
+ * then intermediates; the root may be left out). From a file or memory
+ * holding PEM (one or more CERTIFICATE blocks; other blocks are skipped) or
+ * one or more concatenated DER certificates. Replaces any chain loaded
+ * before.
  * Errors: PETREL_ERR_FILE_NOT_FOUND, PETREL_ERR_CERT_PARSE (no certificate,
  * or a malformed one), PETREL_ERR_UNSUPPORTED (a key type petrel cannot
  * use: EC keys on P-256/P-384 and RSA >= 2048 bits are supported),
@@ -45,7 +46,8 @@ PETREL_API int petrel_config_load_cert_chain_mem(petrel_config *cfg, const uint8
 /*
  * The private key matching the leaf: PEM or DER, as PKCS#1 (RSA), SEC1
  * (EC) or PKCS#8, or encrypted PKCS#8 (PEM "ENCRYPTED PRIVATE KEY" or DER
- * EncryptedPrivateKeyInfo) with `password` (NULL for an unencrypted key).
+ * EncryptedPrivateKeyInfo; also the older PEM "Proc-Type: 4,ENCRYPTED"
+ * form) with `password` (NULL for an unencrypted key).
  * Errors: PETREL_ERR_FILE_NOT_FOUND, PETREL_ERR_KEY_PARSE,
  * PETREL_ERR_WRONG_PASSWORD (encrypted and the password is missing or
  * wrong), PETREL_ERR_UNSUPPORTED, PETREL_ERR_INSECURE,
@@ -57,10 +59,21 @@ PETREL_API int petrel_config_load_key_file(petrel_config *cfg, const char *path,
 PETREL_API int petrel_config_load_key_mem(petrel_config *cfg, const uint8_t *data, size_t len,
                                           const char *password);
 
+/* Chain and key together, replacing both (as matrixSslLoadRsaKeys and
+ * SSL_CTX_use_certificate_chain_file + _PrivateKey_file do): the way to
+ * switch a config to another identity, since loading one half alone is
+ * checked against the other half already loaded. Nothing changes on
+ * error. Errors as the two calls above. */
+PETREL_API int petrel_config_load_credentials_file(petrel_config *cfg, const char *chain_path,
+                                                   const char *key_path, const char *password);
+PETREL_API int petrel_config_load_credentials_mem(petrel_config *cfg, const uint8_t *chain,
+                                                  size_t chain_len, const uint8_t *key,
+                                                  size_t key_len, const char *password);
+
 /*
  * Trusted CAs, added to the config's trust store (several calls add up).
  * A file or memory holds PEM (one or more certificates) or concatenated
- * DER. A directory: every regular file in it that holds PEM certificates
+ * DER. A directory: every regular file in it that holds certificates
  * (such as a c_rehash'ed CA directory); files that are not certificates
  * are skipped, and a directory with no certificate at all is
  * PETREL_ERR_CERT_PARSE. The subjects of these CAs are the
@@ -93,8 +106,13 @@ typedef enum petrel_verify_mode {
  * max_depth 8. max_depth is the number of intermediate certificates
  * allowed between the leaf and the trust anchor (0: the leaf must be
  * issued by a trusted CA directly); 0 in this call leaves it unchanged,
- * so pass PETREL_VERIFY_DEPTH_ZERO for 0. A longer chain fails with
- * PETREL_ERR_UNKNOWN_CA.
+ * so pass PETREL_VERIFY_DEPTH_ZERO for 0; more than 100 is
+ * PETREL_ERR_ARG. A longer chain fails with PETREL_ERR_UNKNOWN_CA.
+ *
+ * Every certificate of the chain must also meet petrel's floor (OpenSSL
+ * security level 2): no SHA-1 or MD5 signatures (a trust anchor's own
+ * self-signature aside), no RSA key below 2048 bits; otherwise
+ * PETREL_ERR_BAD_CERTIFICATE.
  */
 #define PETREL_VERIFY_DEPTH_ZERO 0xffffffffu
 PETREL_API int petrel_config_set_verify(petrel_config *cfg, petrel_verify_mode mode,
@@ -104,7 +122,10 @@ PETREL_API int petrel_config_set_verify(petrel_config *cfg, petrel_verify_mode m
  * Client: the name the server's certificate must carry, checked against
  * its subjectAltName DNS entries (wildcards in the leftmost label only) or,
  * for an IPv4/IPv6 literal, its IP entries; the subject CN is used only
- * when the certificate has no SAN. A DNS name is also sent as server_name
+ * when the certificate has no DNS entry in its SAN. Without a name the
+ * chain is verified but any name is accepted, which is rarely what a
+ * client wants: petrel logs a warning when it verifies a server chain
+ * without one. A DNS name is also sent as server_name
  * (SNI, RFC 6066). NULL clears it (no name check: the chain is still
  * verified). Set before petrel_connect. Mismatch:
  * PETREL_ERR_CERT_NAME_MISMATCH, bad_certificate alert.
@@ -194,9 +215,16 @@ typedef struct petrel_cert_info {
  * auth_status is UNTESTED.
  *
  * Return 0 to accept the peer (even when alert is not 0: the callback has
- * the last word), a value > 0 to end the handshake with that alert
- * (PETREL_ERR_CERT_REJECTED), a value < 0 to end it with internal_error,
- * or PETREL_CERT_ALLOW_ANON to go on with the peer marked anonymous.
+ * the last word), a value 1..255 to end the handshake with that alert
+ * (PETREL_ERR_CERT_REJECTED; larger values send bad_certificate), a value
+ * < 0 to end it with internal_error, or PETREL_CERT_ALLOW_ANON to go on
+ * with the peer marked anonymous. petrel_conn_app_data(conn) reaches the
+ * application's per-connection state.
+ *
+ * The callback is not reached when the peer's certificate cannot be used
+ * at all: it does not parse (bad_certificate), its key type is not one
+ * petrel supports or is too weak (unsupported_certificate), or it holds
+ * more than 10 certificates (bad_certificate).
  */
 typedef int (*petrel_cert_verify_fn)(void *ref, petrel_conn *conn, const petrel_cert_info *chain,
                                      size_t count, int alert);
@@ -221,13 +249,24 @@ PETREL_API int petrel_config_add_pinned_key_file(petrel_config *cfg, const char 
 /* ---- after the handshake ---- */
 
 /* True when the peer was not authenticated by a certificate or raw public
- * key: verify mode none, an optional client certificate left out, or the
- * callback returned PETREL_CERT_ALLOW_ANON. PSK peers are authenticated by
+ * key: verify mode none (so a server that asked for no client certificate
+ * says true), an optional client certificate left out, or the callback
+ * returned PETREL_CERT_ALLOW_ANON. PSK peers are authenticated by
  * the key, so this is false for them. */
 PETREL_API bool petrel_peer_anonymous(const petrel_conn *conn);
+
+typedef enum petrel_cert_type {
+    PETREL_CERT_TYPE_NONE,           /* PSK, or no certificate from the peer */
+    PETREL_CERT_TYPE_X509,           /* a certificate chain */
+    PETREL_CERT_TYPE_RAW_PUBLIC_KEY, /* RFC 7250 */
+} petrel_cert_type;
+
+/* What the peer authenticated with (whether or not it was verified). */
+PETREL_API petrel_cert_type petrel_peer_certificate_type(const petrel_conn *conn);
 /* The peer's certificate number index (0: its own) as DER, or its raw
- * public key (SubjectPublicKeyInfo) at index 0. Returns PETREL_ERR_ARG
- * when there is no such certificate. */
+ * public key (SubjectPublicKeyInfo) at index 0, valid until
+ * petrel_conn_free. Returns PETREL_ERR_ARG when there is no such
+ * certificate. */
 PETREL_API int petrel_peer_certificate(const petrel_conn *conn, size_t index, const uint8_t **der,
                                        size_t *len);
 

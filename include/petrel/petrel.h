@@ -74,8 +74,14 @@ typedef int (*petrel_psk_lookup_fn)(void *ref, const uint8_t *identity, size_t i
 
 /* A new config with the defaults: the suites TLS_PSK_WITH_AES_128_CCM_8,
  * _AES_128_GCM_SHA256, _AES_256_GCM_SHA384, _CHACHA20_POLY1305_SHA256,
- * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256; PMTU 1232; retransmission
- * timer 1 s doubling to 60 s, 7 retransmissions; replay window 128.
+ * TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256, then
+ * TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, _AES_128_GCM_SHA256,
+ * _AES_256_GCM_SHA384, _CHACHA20_POLY1305_SHA256, _AES_128_CCM and
+ * TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, _AES_256_GCM_SHA384,
+ * _CHACHA20_POLY1305_SHA256 (each side uses only those it has credentials
+ * for: petrel/cert.h); groups x25519, secp256r1, secp384r1; PMTU 1232;
+ * retransmission timer 1 s doubling to 60 s, 7 retransmissions; replay
+ * window 128.
  * platform may be NULL (petrel_platform_default()); it is copied. Returns
  * NULL when out of memory. */
 PETREL_API petrel_config *petrel_config_new(const petrel_platform *platform);
@@ -273,6 +279,10 @@ PETREL_API int petrel_conn_error(const petrel_conn *conn);
 /* The last alert received: level (1 warning, 2 fatal) and description;
  * returns false when none arrived. */
 PETREL_API bool petrel_last_alert(const petrel_conn *conn, int *level, int *description);
+/* An application pointer kept with the connection (for example to find
+ * per-connection state from the certificate callback); NULL at first. */
+PETREL_API void petrel_conn_set_app_data(petrel_conn *conn, void *data);
+PETREL_API void *petrel_conn_app_data(const petrel_conn *conn);
 /* Bytes of memory this connection holds now. */
 PETREL_API size_t petrel_conn_memory(const petrel_conn *conn);
 /* For tests and key logs: the TLS 1.2 master secret (48 bytes) once the

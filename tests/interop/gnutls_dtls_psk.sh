@@ -117,7 +117,7 @@ server_case() {
         if ! pid_alive "$cli" && wait_for_exit "$cli" 1 && [ "$EXIT_RC" -eq 139 ] &&
             [ "$kx" = ECDHE-PSK ] &&
             grep -q "FINISHED (20) was received" "$dbg_log" &&
-            grep -q ": handshake complete: $suite\$" "$srv_log"; then
+            grep -q ": handshake complete: $suite, client: PSK\$" "$srv_log"; then
             pass "$desc (handshake only: gnutls-cli $(gnutls-cli --version | head -n 1 |
                 awk '{print $NF}') crashed after it, a known gnutls-cli bug with ECDHE-PSK)"
         else
@@ -135,7 +135,7 @@ server_case() {
         why="petrel server --once still running after the session closed"
     elif [ "$EXIT_RC" -ne 0 ]; then
         why="petrel server exited $EXIT_RC"
-    elif ! grep -q ": handshake complete: $suite\$" "$srv_log"; then
+    elif ! grep -q ": handshake complete: $suite, client: PSK\$" "$srv_log"; then
         why="petrel server did not report suite $suite"
     elif ! grep -q ": received [0-9]* bytes: $line" "$srv_log"; then
         why="petrel server did not log the received \"$line\""

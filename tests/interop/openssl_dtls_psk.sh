@@ -127,7 +127,7 @@ server_case() {
         why="petrel server --once still running after the session closed"
     elif [ "$EXIT_RC" -ne 0 ]; then
         why="petrel server exited $EXIT_RC"
-    elif ! grep -q ": handshake complete: $suite\$" "$srv_log"; then
+    elif ! grep -q ": handshake complete: $suite, client: PSK\$" "$srv_log"; then
         why="petrel server did not report suite $suite"
     elif ! grep -q ": received [0-9]* bytes: $line" "$srv_log"; then
         why="petrel server did not log the received \"$line\""

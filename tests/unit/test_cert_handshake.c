@@ -94,6 +94,8 @@ static void ecdsa_server_every_suite(void **state)
         assert_int_equal(petrel_cipher_suite(p.client), ecdsa_suites[i]);
         assert_working(&p);
         assert_false(petrel_peer_anonymous(p.client));
+        /* The server asked for no certificate: its client is anonymous. */
+        assert_true(petrel_peer_anonymous(p.server));
         /* The server sent its chain: leaf and intermediate. */
         const uint8_t *der;
         size_t len;
@@ -202,6 +204,22 @@ static void key_type_decides_the_suites(void **state)
 }
 
 /* A client with neither a PSK nor CAs has nothing to offer. */
+/* PSK peers are authenticated by the key, never anonymous. */
+static void psk_peers_are_not_anonymous(void **state)
+{
+    (void)state;
+    pair p;
+    pair_init(&p, 13);
+    assert_int_equal(pair_start(&p), 0);
+    assert_int_equal(pair_run(&p, RUN_LIMIT_MS), 0);
+    assert_false(petrel_peer_anonymous(p.client));
+    assert_false(petrel_peer_anonymous(p.server));
+    const uint8_t *der;
+    size_t len;
+    assert_int_equal(petrel_peer_certificate(p.client, 0, &der, &len), PETREL_ERR_ARG);
+    pair_free(&p);
+}
+
 static void client_without_credentials(void **state)
 {
     (void)state;
@@ -683,6 +701,7 @@ int main(void)
         cmocka_unit_test(p384_server),
         cmocka_unit_test(rsa_three_cert_chain_every_pmtu),
         cmocka_unit_test(key_type_decides_the_suites),
+        cmocka_unit_test(psk_peers_are_not_anonymous),
         cmocka_unit_test(client_without_credentials),
         cmocka_unit_test(bad_chains_fail_with_their_alert),
         cmocka_unit_test(too_deep_chain),

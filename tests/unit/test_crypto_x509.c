@@ -893,13 +893,16 @@ static void test_verify_unknown_issuer_and_self_signed(void **state)
     (void)state;
     crypto_trust *trust = trust_all();
     static const char *const files[] = {"unknown-chain.pem", "selfsigned.crt", "unknown-root.crt",
-                                        "rsa-1024.crt", "ed25519.crt"};
+                                        "ed25519.crt"};
     for (size_t i = 0; i < PETREL_ARRAY_LEN(files); i++) {
         print_message("%s\n", files[i]);
         assert_int_equal(verify_file(trust, files[i], T_2030_06_01, "localhost", 8, true, NULL),
                          PETREL_ERR_UNKNOWN_CA);
         assert_int_equal(statuses[0], PETREL_CERT_AUTH_FAIL_DN);
     }
+    /* A self-signed RSA-1024 certificate: its weak key is reported first. */
+    assert_int_equal(verify_file(trust, "rsa-1024.crt", T_2030_06_01, "localhost", 8, true, NULL),
+                     PETREL_ERR_BAD_CERTIFICATE);
     /* The unknown root sent along does not help. */
     cert_list list = {0};
     decode_pki("unknown-server.crt", &list);
@@ -973,6 +976,60 @@ static void test_verify_bad_signature(void **state)
         PETREL_ERR_BAD_CERTIFICATE);
     assert_int_equal(statuses[0], PETREL_CERT_AUTH_FAIL_SIG);
     assert_int_equal(statuses[1], PETREL_CERT_AUTH_PASS);
+    prov()->trust_free(trust);
+}
+
+/* Issued by ec-int (so the path itself is good) and weak on purpose:
+ * signed with ecdsa-with-SHA1, and an RSA-1024 leaf key. Made with
+ * `openssl x509 -req -CA ec-int.crt -CAkey ec-int.key -sha1 ...`. */
+static const char sha1_signed_leaf[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBvzCCAWWgAwIBAgIUBX5fcRUodm+O2IOoJ2Z0QR9mg/swCQYHKoZIzj0EATA8\n"
+    "MRQwEgYDVQQKDAtwZXRyZWwtdGVzdDEkMCIGA1UEAwwbcGV0cmVsIHRlc3QgRUMg\n"
+    "aW50ZXJtZWRpYXRlMCAXDTI2MTEyMzE4NDEyMVoYDzIxMjYxMDMwMTg0MTIxWjAU\n"
+    "MRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAASM\n"
+    "6+aIQLiP4727h6Oy07cD+YjwwKYY4bK0Pm3q0N+gLPE84plV36dv609e0R1+ArCt\n"
+    "sUWOpjn68P2mqi4/iAcuo2wwajAMBgNVHRMBAf8EAjAAMBoGA1UdEQQTMBGCCWxv\n"
+    "Y2FsaG9zdIcEfwAAATAdBgNVHQ4EFgQUYy2+EN/xKLrSr3y/8ng42LnA6MkwHwYD\n"
+    "VR0jBBgwFoAUZAiA1ReQN5T9v741Elsb3fB9IBwwCQYHKoZIzj0EAQNJADBGAiEA\n"
+    "iJ4Eu9zu97pStSrzSrba4U05adpv0XKO80qseS3Iq28CIQDT7TkdFvE+oYqY8ja+\n"
+    "Ito3CEx8QA8BPzgPhX0ZkJd9IA==\n"
+    "-----END CERTIFICATE-----\n";
+static const char rsa1024_leaf[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIICCDCCAa2gAwIBAgIUBX5fcRUodm+O2IOoJ2Z0QR9mg/wwCgYIKoZIzj0EAwIw\n"
+    "PDEUMBIGA1UECgwLcGV0cmVsLXRlc3QxJDAiBgNVBAMMG3BldHJlbCB0ZXN0IEVD\n"
+    "IGludGVybWVkaWF0ZTAgFw0yNjExMjMxODQxMjJaGA8yMTI2MTAzMDE4NDEyMlow\n"
+    "FDESMBAGA1UEAwwJbG9jYWxob3N0MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKB\n"
+    "gQClqkR5bVL+95WVLviuG9kSr9LgpEGZXJKh26ouzu1IANHCjSqaxI8Gky2iUrUF\n"
+    "BeQ5cBT+AYLpd2KehePjLJq8RAZ9i2pLOrm8MOmQ80qHTEkx42PKVUhYt029YCNh\n"
+    "BP9s9Tbm7PCazuUkkrVazXfSWAY7gvuDp80r8pw9UX7iBwIDAQABo2wwajAMBgNV\n"
+    "HRMBAf8EAjAAMBoGA1UdEQQTMBGCCWxvY2FsaG9zdIcEfwAAATAdBgNVHQ4EFgQU\n"
+    "gRkmexGrNSydyKeOWS4AjAib3SUwHwYDVR0jBBgwFoAUZAiA1ReQN5T9v741Elsb\n"
+    "3fB9IBwwCgYIKoZIzj0EAwIDSQAwRgIhAO/lP79ygxDWcC/Z9pt9LqbxOsmfDGIp\n"
+    "b8v2aJZduD0aAiEAj5VUPQL9lmJ2Sox0DOx22yTzEo0yTojY4RJkhOvvFk8=\n"
+    "-----END CERTIFICATE-----\n";
+
+/* Security level 2: no SHA-1 signature and no RSA key below 2048 bits
+ * anywhere in the chain, as for petrel's own keys. */
+static void test_verify_refuses_weak_certificates(void **state)
+{
+    (void)state;
+    static const char *const weak[] = {sha1_signed_leaf, rsa1024_leaf};
+    crypto_trust *trust = trust_all();
+    for (size_t i = 0; i < 2; i++) {
+        cert_list list = {0};
+        blob inter = read_pki("ec-int.der");
+        assert_int_equal(decode_mem((const uint8_t *)weak[i], strlen(weak[i]), &list), 0);
+        assert_int_equal(decode_mem(inter.data, inter.len, &list), 0);
+        assert_int_equal(list.count, 2);
+        assert_int_equal(verify_list(trust, &list, T_2030_06_01, "localhost", 8, true),
+                         PETREL_ERR_BAD_CERTIFICATE);
+        assert_int_equal(statuses[0],
+                         i == 0 ? PETREL_CERT_AUTH_FAIL_SIG : PETREL_CERT_AUTH_FAIL_OTHER);
+        cert_list_free(&list);
+        blob_free(&inter);
+    }
     prov()->trust_free(trust);
 }
 
@@ -1359,6 +1416,7 @@ int main(void)
         cmocka_unit_test(test_verify_basic_constraints),
         cmocka_unit_test(test_verify_max_depth),
         cmocka_unit_test(test_verify_bad_signature),
+        cmocka_unit_test(test_verify_refuses_weak_certificates),
         cmocka_unit_test(test_verify_purpose),
         cmocka_unit_test(test_verify_first_failure_decides),
         cmocka_unit_test(test_verify_unparsable_certificate),
