@@ -328,3 +328,83 @@ case_begin() { # DESC
     CASE_DIR=$(printf '%s/%02d-%s' "$WORK" "$CASE_NO" "$slug")
     mkdir -p "$CASE_DIR"
 }
+
+# ---------------------------------------------------------------- certificates
+
+# start_petrel_cert_server LOG ARGS...: `petrel server --dtls --listen
+# 127.0.0.1:0 --port-file ...` plus ARGS, without the PSK options that
+# start_petrel_server adds (certificate and raw-public-key runs); sets
+# PEER_PORT and LAST_PID.
+start_petrel_cert_server() {
+    local log=$1 portfile=$1.port
+    shift
+    rm -f "$portfile"
+    spawn /dev/null "$log" "$PETREL" server --dtls --listen 127.0.0.1:0 --port-file "$portfile" "$@"
+    if ! wait_for_file "$portfile" "$INTEROP_WAIT" ||
+        ! wait_for_line "$log" '^listening on ' "$INTEROP_WAIT" "$LAST_PID"; then
+        return 1
+    fi
+    PEER_PORT=$(cat "$portfile")
+}
+
+# start_dump_proxy LOG DIR PORT: `petrel proxy` without impairments, from a
+# port of its own on 127.0.0.1 to 127.0.0.1:PORT, writing every datagram to
+# DIR as NNNNNN-c2s.bin / NNNNNN-s2c.bin (client to server / server to
+# client). Sets PROXY_PORT and LAST_PID; 1 if it did not come up.
+PROXY_PORT= # start_dump_proxy
+start_dump_proxy() {
+    local log=$1 dir=$2 portfile=$1.port
+    rm -f "$portfile"
+    spawn /dev/null "$log" "$PETREL" proxy --listen 127.0.0.1:0 --forward "127.0.0.1:$3" \
+        --port-file "$portfile" --dump "$dir"
+    wait_for_file "$portfile" "$INTEROP_WAIT" || return 1
+    PROXY_PORT=$(cat "$portfile")
+}
+
+# datagram_stats DIR DIRECTION: prints "COUNT MAX_BYTES" of the datagrams
+# start_dump_proxy wrote to DIR in DIRECTION (c2s or s2c).
+datagram_stats() {
+    local f n=0 max=0 size
+    for f in "$1"/*-"$2".bin; do
+        [ -e "$f" ] || continue
+        size=$(stat -c %s "$f")
+        n=$((n + 1))
+        [ "$size" -gt "$max" ] && max=$size
+    done
+    echo "$n $max"
+}
+
+# split_args ARG...: the arguments before the first "--" into ARGS_A, the
+# ones after it into ARGS_B (for cases that take two peers' arguments).
+ARGS_A=()
+ARGS_B=()
+split_args() {
+    local seen=0 a
+    ARGS_A=()
+    ARGS_B=()
+    for a in "$@"; do
+        if [ $seen = 0 ] && [ "$a" = -- ]; then
+            seen=1
+        elif [ $seen = 0 ]; then
+            ARGS_A+=("$a")
+        else
+            ARGS_B+=("$a")
+        fi
+    done
+}
+
+# check_datagrams DIR SPEC: SPEC is DIRECTION:MIN:MAX (c2s or s2c). Prints
+# nothing and returns 0 when DIR holds at least MIN datagrams of DIRECTION
+# and none larger than MAX bytes; else prints why and returns 1.
+check_datagrams() {
+    local dir=$1 way min max n biggest
+    IFS=: read -r way min max <<<"$2"
+    read -r n biggest <<<"$(datagram_stats "$dir" "$way")"
+    if [ "$n" -lt "$min" ]; then
+        echo "only $n $way datagrams (expected at least $min)"
+        return 1
+    elif [ "$biggest" -gt "$max" ]; then
+        echo "a $way datagram of $biggest bytes (limit $max)"
+        return 1
+    fi
+}
