@@ -114,9 +114,14 @@ int tool_client(int argc, char **argv)
     uint64_t start = clock.clock_ms(NULL);
     int rc = petrel_udp_client_handshake(c, (int)timeout_ms);
     if (rc < 0) {
+        int level, description;
+        char what[96] = "handshake failed";
+        if (petrel_last_alert(petrel_udp_client_conn(c), &level, &description))
+            snprintf(what, sizeof(what), "handshake failed, the server sent alert %d (%s)",
+                     description, petrel_alert_name(description));
         petrel_udp_client_free(c);
         petrel_config_free(cfg);
-        return tool_fail("client", "handshake failed", rc);
+        return tool_fail("client", what, rc);
     }
     print_summary(petrel_udp_client_conn(c), clock.clock_ms(NULL) - start);
     fflush(stdout);

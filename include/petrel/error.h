@@ -114,6 +114,10 @@ PETREL_API petrel_error_class petrel_error_class_of(int code);
  * map to internal_error (80). */
 PETREL_API int petrel_error_alert(int code);
 
+/* The name of a TLS AlertDescription ("unknown_ca" for 48); never NULL:
+ * "unknown_alert" for values petrel does not know. */
+PETREL_API const char *petrel_alert_name(int description);
+
 #ifdef __cplusplus
 }
 #endif

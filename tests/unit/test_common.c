@@ -119,6 +119,20 @@ static void test_error_class_and_alert_from_map(void **state)
     }
 }
 
+/* Every alert the error map can send has a name; unknown values say so. */
+static void test_alert_names(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < PETREL_ARRAY_LEN(error_entries); i++) {
+        if (error_entries[i].alert)
+            assert_string_not_equal(petrel_alert_name(error_entries[i].alert), "unknown_alert");
+    }
+    assert_string_equal(petrel_alert_name(48), "unknown_ca");
+    assert_string_equal(petrel_alert_name(0), "close_notify");
+    assert_string_equal(petrel_alert_name(255), "unknown_alert");
+    assert_string_equal(petrel_alert_name(-1), "unknown_alert");
+}
+
 static void test_error_ok(void **state)
 {
     (void)state;
@@ -799,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_error_names_and_codes_unique),
         cmocka_unit_test(test_error_messages_from_map),
         cmocka_unit_test(test_error_class_and_alert_from_map),
+        cmocka_unit_test(test_alert_names),
         cmocka_unit_test(test_error_ok),
         cmocka_unit_test(test_error_unknown_negative_codes),
         cmocka_unit_test(test_error_positive_status_codes),
