@@ -175,11 +175,31 @@ int crypto_openssl_cert_public_key(const uint8_t *der, size_t len, crypto_pkey *
     if (!cert)
         return PETREL_ERR_CERT_PARSE;
     /* NULL when OpenSSL cannot decode the key: an algorithm or curve it
-     * does not know. */
+     * does not know (unsupported), or a key of a kind petrel uses whose
+     * bytes are corrupt, such as an EC point off the curve (a broken
+     * certificate). */
     EVP_PKEY *pkey = X509_get_pubkey(cert);
+    int rc = PETREL_ERR_UNSUPPORTED;
+    if (!pkey) {
+        ASN1_OBJECT *alg = NULL;
+        X509_ALGOR *algor = NULL;
+        X509_PUBKEY *spki = X509_get_X509_PUBKEY(cert);
+        if (spki && X509_PUBKEY_get0_param(&alg, NULL, NULL, &algor, spki) == 1 && alg) {
+            int nid = OBJ_obj2nid(alg);
+            int ptype = V_ASN1_UNDEF;
+            const void *pval = NULL;
+            if (algor)
+                X509_ALGOR_get0(NULL, &ptype, &pval, algor);
+            int curve = ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
+            if (nid == NID_rsaEncryption ||
+                (nid == NID_X9_62_id_ecPublicKey &&
+                 (curve == NID_X9_62_prime256v1 || curve == NID_secp384r1)))
+                rc = PETREL_ERR_CERT_PARSE;
+        }
+    }
     X509_free(cert);
     if (!pkey)
-        return ossl_fail(PETREL_ERR_UNSUPPORTED);
+        return ossl_fail(rc);
     return crypto_openssl_pkey_wrap(pkey, false, out);
 }
 

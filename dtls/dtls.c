@@ -171,6 +171,7 @@ static int flight_transmit(dtls_layer *l)
         } while (offset < whole.length);
     }
     out_commit(l, &w);
+    l->last_transmit_at = now_ms(l);
     if (l->transmission_count < DTLS_TIMER_LOG)
         l->transmissions[l->transmission_count++] =
             (dtls_transmission){first_seq, l->write_seq[0], now_ms(l)};
@@ -250,6 +251,7 @@ static int ops_flight_done(void *rl, hs_flight_kind kind)
     l->flight_open = false;
     l->have_flight = true;
     l->flight_kind = kind;
+    l->flight_answers_seq = l->delivering ? (int64_t)l->reassembler.next_seq : -1;
     PETREL_TRY(flight_transmit(l));
     if (kind == HS_FLIGHT_EXPECT_REPLY)
         dtls_timer_flight_sent(&l->timer, &l->cfg->timer, now_ms(l));
@@ -297,6 +299,7 @@ int dtls_layer_init(dtls_layer *l, const petrel_platform *platform, const crypto
     l->hs = hs;
     l->is_server = is_server;
     l->pmtu = cfg->pmtu;
+    l->flight_answers_seq = -1;
     if (peer_id_len)
         memcpy(l->peer_id, peer_id, peer_id_len);
     l->peer_id_len = peer_id_len;
@@ -495,8 +498,12 @@ static int server_cookie_gate(dtls_layer *l, const uint8_t *msg, size_t len, uin
     hs_client_hello ch;
     if (dtls_hs_fragment_read(&r, &whole) < 0)
         return 0;
+    /* Only the fields up to the cookie are read here: once the cookie
+     * proves the address, the core parses the whole hello and answers a
+     * malformed one with its alert (decode_error, illegal_parameter)
+     * instead of leaving the client to resend it until it gives up. */
     cursor_reader body = cursor_reader_init(whole.body, whole.length);
-    if (hs_client_hello_read(&body, &ch, true) < 0) {
+    if (dtls_cookie_fields_read(&body, &ch) < 0) {
         drop(l, len);
         return 0;
     }
@@ -519,12 +526,24 @@ static int server_cookie_gate(dtls_layer *l, const uint8_t *msg, size_t len, uin
  * resend it now rather than at the next timer (RFC 6347 §4.2.4). */
 static int on_past_fragment(dtls_layer *l, bool fresh_record, const dtls_hs_fragment *f)
 {
-    bool tail = f->message_seq + 1 == l->reassembler.next_seq &&
+    /* The last message of the flight ours answers, and nothing of the
+     * peer's next flight yet: a peer resending part of a flight we are
+     * still receiving (say, without a message that keeps being lost) has
+     * our flight and must not get it again. */
+    bool tail = (int64_t)f->message_seq == l->flight_answers_seq &&
+                f->message_seq + 1 == l->reassembler.next_seq &&
                 f->fragment_offset + f->fragment_length == f->length;
     /* A real retransmission comes in a record with a new sequence number;
      * a copy the network duplicated (epoch 0 has no replay window) does
      * not, and must not make us resend. */
     if (!tail || !fresh_record || !l->have_flight || l->flight_open)
+        return 0;
+    /* Copies the peer sent before our flight reached it (it resent while
+     * we were still computing, or they crossed ours) arrive right after we
+     * sent: answering each would send the whole flight once per copy. A
+     * real repeat comes a peer timer (at least rtt_min) after our flight. */
+    uint64_t now = now_ms(l);
+    if (now - l->last_transmit_at < l->cfg->timer.rtt_min_ms / 2)
         return 0;
     dtls_timer_resent_early(&l->timer);
     return retransmit(l);
@@ -560,8 +579,10 @@ static int deliver_messages(dtls_layer *l, uint64_t record_seq)
             if (!l->is_server && msg[0] == HS_HELLO_VERIFY_REQUEST)
                 sample_hello_verify_rtt(l, record_seq);
             dtls_timer_peer_responded(&l->timer, now_ms(l));
+            l->delivering = true;
             rc = hs_handle_message(l->hs, msg[0], msg, len, msg + DTLS_HS_HEADER_LEN,
                                    len - DTLS_HS_HEADER_LEN);
+            l->delivering = false;
         }
         dtls_reassembler_advance(&l->reassembler);
         if (rc < 0)

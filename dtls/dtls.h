@@ -105,6 +105,12 @@ typedef struct dtls_layer {
      * sequence numbers (epoch 0) it used, to match a HelloVerifyRequest,
      * which echoes the ClientHello's, to the exact transmission. */
     dtls_transmission transmissions[DTLS_TIMER_LOG];
+    uint64_t last_transmit_at; /* when the flight last went out */
+    /* The peer message our flight answers (its message_seq), or -1: only a
+     * repeat of that message, with nothing newer received, means the
+     * peer lost our flight. */
+    int64_t flight_answers_seq;
+    bool delivering; /* inside hs_handle_message */
     size_t transmission_count;
 
     /* Datagrams waiting to be sent, back to back in out. */

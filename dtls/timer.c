@@ -13,6 +13,9 @@ static uint32_t first_wait(const dtls_timer *t, const dtls_timer_config *cfg)
     if (!t->have_rtt)
         return cfg->initial_ms;
     uint64_t wait = (uint64_t)cfg->rtt_factor * t->rtt_ms;
+    uint64_t response = 3 * (uint64_t)t->max_response_ms / 2;
+    if (wait < response)
+        wait = response;
     if (wait < cfg->rtt_min_ms)
         wait = cfg->rtt_min_ms;
     if (wait > cfg->max_ms)
@@ -57,6 +60,8 @@ void dtls_timer_rtt_sample(dtls_timer *t, uint64_t sample)
     t->rtt_ms = t->have_rtt ? (uint32_t)((7 * (uint64_t)t->rtt_ms + sample) / 8) : (uint32_t)sample;
     t->have_rtt = true;
     t->sampled = true;
+    if (sample > t->max_response_ms)
+        t->max_response_ms = (uint32_t)sample;
 }
 
 void dtls_timer_peer_responded(dtls_timer *t, uint64_t now)

@@ -8,8 +8,12 @@
  * max_retransmits times; the next expiry is PETREL_ERR_HANDSHAKE_TIMEOUT.
  * Once a round trip has been measured on a flight that was not
  * retransmitted (Karn's rule), new flights wait max(rtt_factor * RTT,
- * rtt_min_ms) instead of initial_ms (longer than initial_ms too, on slow
- * links), and still double.
+ * 3/2 * the longest response seen, rtt_min_ms) instead of initial_ms
+ * (longer than initial_ms too, on slow links), and still double. The
+ * longest response covers a peer that takes time to compute its answer
+ * (a device signing or verifying a certificate flight): the smoothed RTT
+ * follows the network, and a flight that makes the peer work must not be
+ * resent while it is still working.
  */
 #ifndef PETREL_DTLS_TIMER_H
 #define PETREL_DTLS_TIMER_H
@@ -41,7 +45,8 @@ typedef struct dtls_timer {
     bool retransmitted; /* the current flight was sent more than once */
     bool sampled;       /* an RTT sample was taken for the current flight */
     bool have_rtt;
-    uint32_t rtt_ms; /* smoothed */
+    uint32_t rtt_ms;          /* smoothed */
+    uint32_t max_response_ms; /* the longest sample */
 } dtls_timer;
 
 void dtls_timer_init(dtls_timer *t);

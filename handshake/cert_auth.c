@@ -126,7 +126,13 @@ int hs_send_certificate(hs_ctx *hs, uint8_t type, bool *sent)
     size_t spki_len = 0;
     size_t total = 3;
     *sent = false;
-    if (type == HS_CERT_TYPE_RAW_PUBLIC_KEY) {
+    /* A client whose key is of a kind the server did not list sends an
+     * empty list (RFC 5246 §7.4.6). */
+    bool usable = hs->is_server || hs->cr_key_type_ok;
+    if (!usable) {
+        platform_log(hs->platform, PETREL_LOG_INFO,
+                     "client: the server asks for a certificate of another key type");
+    } else if (type == HS_CERT_TYPE_RAW_PUBLIC_KEY) {
         if (!cfg->own_key)
             return PETREL_ERR_INTERNAL; /* never negotiated without a key */
         PETREL_TRY(cfg->prov->pkey_spki(cfg->own_key, spki, sizeof(spki), &spki_len));

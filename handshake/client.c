@@ -355,6 +355,15 @@ int hs_client_on_certificate_request(hs_ctx *hs, const uint8_t *body, size_t len
     PETREL_TRY(hs_certificate_request_read(&r, &cr));
     hs->cr_sig_scheme_count = hs_keep_sig_schemes(&cr.sig_schemes, hs->cr_sig_schemes);
     hs->cert_requested = true;
+    /* RFC 5246 §7.4.6 / RFC 8422 §5.5: the client's certificate must be of
+     * a type the server listed; otherwise it sends none. */
+    const hs_config *cfg = hs->cfg;
+    if (cfg->own_key) {
+        uint8_t wanted = cfg->prov->pkey_type(cfg->own_key) == CRYPTO_KEY_RSA
+                             ? HS_CLIENT_CERT_RSA_SIGN
+                             : HS_CLIENT_CERT_ECDSA_SIGN;
+        hs->cr_key_type_ok = memchr(cr.cert_types, wanted, cr.cert_types_len) != NULL;
+    }
     return 0;
 }
 

@@ -165,6 +165,7 @@ typedef struct hs_ctx {
     bool cert_requested; /* server: sent CertificateRequest; client: got one */
     uint16_t cr_sig_schemes[HS_MAX_SIG_SCHEMES]; /* client: from CertificateRequest */
     size_t cr_sig_scheme_count;
+    bool cr_key_type_ok; /* client: certificate_types names our key's kind */
     bool peer_sent_cert; /* a non-empty Certificate arrived */
     bool peer_anonymous;
     crypto_pkey *peer_key;   /* the peer's leaf (or raw) public key */

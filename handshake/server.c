@@ -21,26 +21,29 @@ static bool has_psk_source(const hs_config *cfg)
 }
 
 /* RFC 7250 §4.2: the certificate types, from the client's offers (absent:
- * X.509 only). Raw keys win when both sides have them enabled. Returns
- * false when there is no type in common. */
-static bool choose_cert_type(const hs_ctx *hs, const hs_extensions *ext, uint16_t type,
-                             bool have_x509, bool have_raw, uint8_t *out, bool *echo)
+ * X.509 only). Raw keys win when both sides have them enabled. Returns 1
+ * with *out chosen, 0 when there is no type in common, or a decode error
+ * for a list that does not parse. */
+static int choose_cert_type(const hs_ctx *hs, const hs_extensions *ext, uint16_t type,
+                            bool have_x509, bool have_raw, uint8_t *out, bool *echo)
 {
     const hs_extension *e = hs_extensions_find(ext, type);
     *out = HS_CERT_TYPE_X509;
     *echo = false;
-    if (!e || !hs->cfg->raw_public_keys)
-        return have_x509 || !e; /* ignoring the extension means X.509 */
+    if (!e)
+        return 1; /* X.509 implied; whether the server has a chain is the suites' business */
     const uint8_t *types;
     size_t count;
-    if (hs_ext_read_cert_type_list(e, &types, &count) < 0)
-        return false;
+    /* Malformed is decode_error even when the server would ignore it. */
+    PETREL_TRY(hs_ext_read_cert_type_list(e, &types, &count));
+    if (!hs->cfg->raw_public_keys)
+        return 1; /* ignoring the extension means X.509 */
     *echo = true;
     if (have_raw && memchr(types, HS_CERT_TYPE_RAW_PUBLIC_KEY, count)) {
         *out = HS_CERT_TYPE_RAW_PUBLIC_KEY;
-        return true;
+        return 1;
     }
-    return have_x509 && memchr(types, HS_CERT_TYPE_X509, count);
+    return have_x509 && memchr(types, HS_CERT_TYPE_X509, count) ? 1 : 0;
 }
 
 /* The server can authenticate itself with a suite of this kind. */
@@ -80,13 +83,14 @@ static uint16_t choose_group(const hs_ctx *hs, const hs_client_hello *ch)
 }
 
 /* Server preference order over the suites the client offers. */
-static const hs_suite *choose_suite(hs_ctx *hs, const hs_client_hello *ch)
+static const hs_suite *choose_suite(hs_ctx *hs, const hs_client_hello *ch, bool certificates)
 {
     for (size_t i = 0; i < hs->cfg->suite_count; i++) {
         const hs_suite *s = hs_suite_find(hs->cfg->suites[i]);
         if (!s || !hs_u16_list_contains(&ch->cipher_suites, s->id))
             continue;
-        if (hs_kx_is_psk(s->kx) ? !has_psk_source(hs->cfg) : !has_certificate_for(hs, s->kx))
+        if (hs_kx_is_psk(s->kx) ? !has_psk_source(hs->cfg)
+                                : !certificates || !has_certificate_for(hs, s->kx))
             continue;
         if (hs_kx_is_ecdhe(s->kx)) {
             hs->group = choose_group(hs, ch);
@@ -286,29 +290,28 @@ int hs_server_on_client_hello(hs_ctx *hs, const uint8_t *body, size_t len)
     }
     /* The client's certificate type matters only when the server asks for
      * a certificate (RFC 7250 §4.2). */
+    int server_type = choose_cert_type(hs, ext, HS_EXT_SERVER_CERTIFICATE_TYPE,
+                                       hs->cfg->own_chain_count > 0, hs->cfg->own_key != NULL,
+                                       &hs->server_cert_type, &hs->echo_server_cert_type);
+    PETREL_TRY(server_type);
+    int client_type = choose_cert_type(hs, ext, HS_EXT_CLIENT_CERTIFICATE_TYPE, true,
+                                       hs->cfg->pinned_count > 0 || hs->cfg->cert_callback != NULL,
+                                       &hs->client_cert_type, &hs->echo_client_cert_type);
+    PETREL_TRY(client_type);
     bool cert_types_ok =
-        choose_cert_type(hs, ext, HS_EXT_SERVER_CERTIFICATE_TYPE, hs->cfg->own_chain_count > 0,
-                         hs->cfg->own_key != NULL, &hs->server_cert_type,
-                         &hs->echo_server_cert_type) &&
-        (hs_verify_mode(hs) == PETREL_VERIFY_NONE ||
-         choose_cert_type(hs, ext, HS_EXT_CLIENT_CERTIFICATE_TYPE, true,
-                          hs->cfg->pinned_count > 0 || hs->cfg->cert_callback != NULL,
-                          &hs->client_cert_type, &hs->echo_client_cert_type));
+        server_type == 1 && (hs_verify_mode(hs) == PETREL_VERIFY_NONE || client_type == 1);
 
-    hs->suite = cert_types_ok ? choose_suite(hs, &ch) : NULL;
-    if (!cert_types_ok && !hs->suite) {
-        /* PSK suites do not use certificate types. */
+    if (!cert_types_ok) {
+        /* Only PSK suites are left: they use no certificate types. */
         hs->server_cert_type = HS_CERT_TYPE_X509;
         hs->echo_server_cert_type = false;
         hs->echo_client_cert_type = false;
-        hs->suite = choose_suite(hs, &ch);
-        if (hs->suite && !hs_kx_is_psk(hs->suite->kx))
-            hs->suite = NULL;
-        if (!hs->suite) {
-            platform_log(hs->platform, PETREL_LOG_WARNING,
-                         "server: no certificate type in common with the client");
-            return PETREL_ERR_UNSUPPORTED_CERTIFICATE;
-        }
+    }
+    hs->suite = choose_suite(hs, &ch, cert_types_ok);
+    if (!hs->suite && !cert_types_ok) {
+        platform_log(hs->platform, PETREL_LOG_WARNING,
+                     "server: no certificate type in common with the client");
+        return PETREL_ERR_UNSUPPORTED_CERTIFICATE;
     }
     if (!hs->suite) {
         platform_log(hs->platform, PETREL_LOG_WARNING,

@@ -262,25 +262,27 @@ static void test_timer_smoothing(void **state)
     dtls_timer t;
     dtls_timer_init(&t);
     uint64_t now = 0;
-    /* Samples and the smoothed value after each: (7 * old + new) / 8. */
+    /* Samples, the smoothed value after each ((7 * old + new) / 8) and
+     * the next flight's wait: max(3 x smoothed, 3/2 x the longest sample
+     * so far, 100). */
     static const struct {
-        uint32_t sample, rtt;
+        uint32_t sample, rtt, next_wait;
     } steps[] = {
-        {40, 40},    /* the first sample is taken as is */
-        {200, 60},   /* (280 + 200) / 8 */
-        {60, 60},    /* (420 + 60) / 8 */
-        {0, 52},     /* 420 / 8 = 52.5, rounded down */
-        {1000, 170}, /* (364 + 1000) / 8 = 170.5 */
+        {40, 40, 120},     /* the first sample is taken as is */
+        {200, 60, 300},    /* (280 + 200) / 8; 3/2 x 200 */
+        {60, 60, 300},     /* (420 + 60) / 8 */
+        {0, 52, 300},      /* 420 / 8 = 52.5, rounded down */
+        {1000, 170, 1500}, /* (364 + 1000) / 8 = 170.5; 3/2 x 1000 */
     };
     uint32_t wait = 1000;
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         send_flight(&t, &cfg, now, wait);
         dtls_timer_peer_responded(&t, now + steps[i].sample);
         assert_int_equal(t.rtt_ms, steps[i].rtt);
-        wait = 3 * steps[i].rtt < 100 ? 100 : 3 * steps[i].rtt;
+        wait = steps[i].next_wait;
         now += 10000;
     }
-    send_flight(&t, &cfg, now, 510);
+    send_flight(&t, &cfg, now, 1500);
 }
 
 static void test_timer_stop(void **state)
