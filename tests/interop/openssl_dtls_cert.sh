@@ -360,6 +360,9 @@ client_case dgrams=s2c:12:256 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 ECDHE-RSA-AE
     ", RSA 3-certificate chain, mtu 200/256" --ca "$CA" --mtu 200 -- "${RSA_SERVER[@]}" -mtu 256
 client_case dgrams=s2c:5:256 TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 ECDHE-ECDSA-AES128-CCM8 \
     ", ECDSA chain, mtu 200/256" --ca "$CA" --mtu 200 -- "${EC_SERVER[@]}" -mtu 256
+# PMTU 576 (issue 6): s_server's link MTU 604 gives datagrams of 576 bytes.
+client_case dgrams=s2c:5:576 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 ECDHE-RSA-AES128-GCM-SHA256 \
+    ", RSA 3-certificate chain, mtu 576" --ca "$CA" --mtu 576 -- "${RSA_SERVER[@]}" -mtu 604
 
 # 3. s_client -> petrel server, both chains; s_client checks the name
 # localhost (DNS SAN) for ECDSA and the address 127.0.0.1 (IP SAN) for RSA.
@@ -380,6 +383,11 @@ server_case dgrams=s2c:12:200 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 ECDHE-RSA-AE
     ", RSA 3-certificate chain, mtu 200/256" \
     --cert "$PKI/rsa-server-chain.pem" --key "$PKI/rsa-server.key" --mtu 200 -- \
     -CAfile "$CA" -verify_return_error -verify_hostname localhost -mtu 256
+
+server_case dgrams=s2c:5:576 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 ECDHE-RSA-AES128-GCM-SHA256 \
+    ", RSA 3-certificate chain, mtu 576" \
+    --cert "$PKI/rsa-server-chain.pem" --key "$PKI/rsa-server.key" --mtu 576 -- \
+    -CAfile "$CA" -verify_return_error -verify_hostname localhost -mtu 604
 
 # 4. Client authentication.
 # s_server asks for and checks petrel's certificate.
