@@ -89,7 +89,10 @@ static X509 *cert_parse(const uint8_t *der, size_t len)
         return NULL;
     const unsigned char *p = der;
     X509 *cert = d2i_X509(NULL, &p, (long)len);
-    if (cert && p != der + len) {
+    /* The input must be exactly one certificate, of version v1, v2 or v3
+     * (RFC 5280 §4.1.2.1): OpenSSL parses any INTEGER there, and a view
+     * reporting version 12 would break the callback's promise. */
+    if (cert && (p != der + len || X509_get_version(cert) < 0 || X509_get_version(cert) > 2)) {
         X509_free(cert);
         cert = NULL;
     }
@@ -141,6 +144,11 @@ static int der_cert_walk(cert_walk *walk, const uint8_t *data, size_t len)
         if (!cert)
             return ossl_fail(PETREL_ERR_CERT_PARSE);
         X509_free(cert);
+        /* The same checks as every other parse (cert_parse). */
+        X509 *checked = cert_parse(start, (size_t)(p - start));
+        if (!checked)
+            return PETREL_ERR_CERT_PARSE;
+        X509_free(checked);
         walk->count++;
         if (walk->fn) {
             int rc = walk->fn(walk->ref, start, (size_t)(p - start));

@@ -17,8 +17,10 @@
  *     after it no timer is left due (petrel_next_timeout is -1 or > 0).
  *
  * The loops of both targets are here too, so that make_corpus.c can
- * replay the seeds it writes and check that they complete a handshake.
- * Everything is static inline.
+ * replay the seeds it writes and check that they complete a handshake,
+ * and fuzz_engine_setup, which each of them calls once at startup: it
+ * reads the test PKI and makes libcrypto's own random numbers fixed (see
+ * there). Everything is static (inline).
  */
 #ifndef PETREL_TESTS_FUZZ_ENGINE_H
 #define PETREL_TESTS_FUZZ_ENGINE_H
@@ -29,6 +31,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/core.h>
+#include <openssl/core_dispatch.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
+#include <openssl/rand.h>
+
 #include <petrel/petrel.h>
 
 #include "dtls/record.h"
@@ -37,6 +46,170 @@
 /* A datagram holds at most len / 13 records, each worth one status, plus
  * the final REQUEST_SEND / REQUEST_RECV. */
 #define MAX_STATUSES 4096
+
+/* ---- libcrypto's random numbers, made fixed ----
+ *
+ * petrel draws its own randomness (randoms, ECDHE keys, cookie secrets)
+ * from the platform hook, which the targets seed identically for every
+ * input. Signatures are the exception: OpenSSL draws the ECDSA nonce and
+ * the RSA-PSS salt from its own DRBG, so the same ServerKeyExchange or
+ * CertificateVerify would come out different on every run, and with it
+ * the transcript the Finished messages cover: a recorded seed would stop
+ * at the peer's Finished and a crash would not reproduce. So, as
+ * OpenSSL's own fuzzers do, libcrypto's DRBG is replaced by one that
+ * returns the same bytes for every request. Each signature then depends
+ * only on the key and the message (OpenSSL 3.0 derives the ECDSA nonce
+ * from the private key, the digest and these bytes), whatever was drawn
+ * before it, so it is the same in make_corpus (both sides in one
+ * process) as in a target (one side). The bytes are 0x5A..: below every
+ * modulus and field prime in play and never zero, so OpenSSL's
+ * rejection-sampling loops (blinding values) end at once. Test keys only;
+ * never do this outside a fuzzer. */
+
+static void *fuzz_rand_newctx(void *provctx, void *parent, const OSSL_DISPATCH *parent_calls)
+{
+    (void)provctx;
+    (void)parent;
+    (void)parent_calls;
+    int *state = malloc(sizeof(*state));
+    if (state)
+        *state = EVP_RAND_STATE_UNINITIALISED;
+    return state;
+}
+
+static void fuzz_rand_freectx(void *ctx)
+{
+    free(ctx);
+}
+
+static int fuzz_rand_instantiate(void *ctx, unsigned int strength, int prediction_resistance,
+                                 const unsigned char *pstr, size_t pstr_len,
+                                 const OSSL_PARAM params[])
+{
+    (void)strength;
+    (void)prediction_resistance;
+    (void)pstr;
+    (void)pstr_len;
+    (void)params;
+    *(int *)ctx = EVP_RAND_STATE_READY;
+    return 1;
+}
+
+static int fuzz_rand_uninstantiate(void *ctx)
+{
+    *(int *)ctx = EVP_RAND_STATE_UNINITIALISED;
+    return 1;
+}
+
+static int fuzz_rand_generate(void *ctx, unsigned char *out, size_t outlen, unsigned int strength,
+                              int prediction_resistance, const unsigned char *adin, size_t adin_len)
+{
+    (void)ctx;
+    (void)strength;
+    (void)prediction_resistance;
+    (void)adin;
+    (void)adin_len;
+    memset(out, 0x5A, outlen);
+    return 1;
+}
+
+static int fuzz_rand_enable_locking(void *ctx)
+{
+    (void)ctx;
+    return 1;
+}
+
+static int fuzz_rand_get_ctx_params(void *ctx, OSSL_PARAM params[])
+{
+    OSSL_PARAM *p = OSSL_PARAM_locate(params, OSSL_RAND_PARAM_STATE);
+    if (p && !OSSL_PARAM_set_int(p, *(int *)ctx))
+        return 0;
+    p = OSSL_PARAM_locate(params, OSSL_RAND_PARAM_STRENGTH);
+    if (p && !OSSL_PARAM_set_uint(p, 256))
+        return 0;
+    p = OSSL_PARAM_locate(params, OSSL_RAND_PARAM_MAX_REQUEST);
+    if (p && !OSSL_PARAM_set_size_t(p, 1 << 16))
+        return 0;
+    return 1;
+}
+
+static const OSSL_PARAM *fuzz_rand_gettable_ctx_params(void *ctx, void *provctx)
+{
+    (void)ctx;
+    (void)provctx;
+    static const OSSL_PARAM gettable[] = {
+        OSSL_PARAM_int(OSSL_RAND_PARAM_STATE, NULL),
+        OSSL_PARAM_uint(OSSL_RAND_PARAM_STRENGTH, NULL),
+        OSSL_PARAM_size_t(OSSL_RAND_PARAM_MAX_REQUEST, NULL),
+        OSSL_PARAM_END,
+    };
+    return gettable;
+}
+
+static const OSSL_DISPATCH fuzz_rand_functions[] = {
+    {OSSL_FUNC_RAND_NEWCTX, (void (*)(void))fuzz_rand_newctx},
+    {OSSL_FUNC_RAND_FREECTX, (void (*)(void))fuzz_rand_freectx},
+    {OSSL_FUNC_RAND_INSTANTIATE, (void (*)(void))fuzz_rand_instantiate},
+    {OSSL_FUNC_RAND_UNINSTANTIATE, (void (*)(void))fuzz_rand_uninstantiate},
+    {OSSL_FUNC_RAND_GENERATE, (void (*)(void))fuzz_rand_generate},
+    {OSSL_FUNC_RAND_ENABLE_LOCKING, (void (*)(void))fuzz_rand_enable_locking},
+    {OSSL_FUNC_RAND_GET_CTX_PARAMS, (void (*)(void))fuzz_rand_get_ctx_params},
+    {OSSL_FUNC_RAND_GETTABLE_CTX_PARAMS, (void (*)(void))fuzz_rand_gettable_ctx_params},
+    {0, NULL},
+};
+
+static const OSSL_ALGORITHM fuzz_rand_algorithms[] = {
+    {"petrel-fuzz-fixed", "provider=petrel-fuzz-rand", fuzz_rand_functions, NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const OSSL_ALGORITHM *fuzz_rand_query(void *provctx, int operation_id, int *no_cache)
+{
+    (void)provctx;
+    *no_cache = 0;
+    return operation_id == OSSL_OP_RAND ? fuzz_rand_algorithms : NULL;
+}
+
+static const OSSL_DISPATCH fuzz_rand_provider[] = {
+    {OSSL_FUNC_PROVIDER_QUERY_OPERATION, (void (*)(void))fuzz_rand_query},
+    {0, NULL},
+};
+
+static int fuzz_rand_provider_init(const OSSL_CORE_HANDLE *handle, const OSSL_DISPATCH *in,
+                                   const OSSL_DISPATCH **out, void **provctx)
+{
+    (void)handle;
+    (void)in;
+    *out = fuzz_rand_provider;
+    *provctx = NULL;
+    return 1;
+}
+
+/* Once per process, before anything uses libcrypto's DRBG. */
+static inline void fuzz_fixed_libcrypto_rand(void)
+{
+    /* Kept for the life of the process (and reachable, for LeakSanitizer). */
+    static OSSL_PROVIDER *provider;
+    if (provider)
+        return;
+    if (!OSSL_PROVIDER_add_builtin(NULL, "petrel-fuzz-rand", fuzz_rand_provider_init) ||
+        !RAND_set_DRBG_type(NULL, "petrel-fuzz-fixed", "provider=petrel-fuzz-rand", NULL, NULL) ||
+        !(provider = OSSL_PROVIDER_try_load(NULL, "petrel-fuzz-rand", 1))) {
+        fprintf(stderr, "fuzz: cannot install the fixed libcrypto DRBG\n");
+        abort();
+    }
+    /* It is in force: two draws give the same bytes. */
+    uint8_t a[16], b[16];
+    FUZZ_CHECK(RAND_priv_bytes(a, sizeof(a)) == 1 && RAND_bytes(b, sizeof(b)) == 1);
+    FUZZ_CHECK(memcmp(a, b, sizeof(a)) == 0 && a[0] == 0x5A);
+}
+
+/* What the engine targets and make_corpus do once at startup. */
+static inline void fuzz_engine_setup(void)
+{
+    fuzz_fixed_libcrypto_rand();
+    fuzz_pki_load();
+}
 
 typedef struct fuzz_engine {
     fuzz_env env;

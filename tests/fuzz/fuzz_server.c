@@ -1,12 +1,23 @@
 /*
- * libFuzzer target: a whole DTLS 1.2 PSK server (the petrel_conn engine)
- * fed datagrams from the input.
+ * libFuzzer target: a whole DTLS 1.2 server (the petrel_conn engine) fed
+ * datagrams from the input: PSK, ECDHE_PSK, and ECDHE with X.509 chains
+ * or raw public keys.
  *
- * Input (fuzz_common.h): an options byte (suites, PMTU, PSK hint, cookie
- * gate), then datagrams, each as uint16 delay_ms, uint16 length, bytes.
- * The server's config has the PSK "client" / 01..10, its platform a
- * virtual clock and a splitmix64 RNG seeded with a fixed value, so a run
- * is reproducible; both are reset for every input.
+ * Input (fuzz_common.h): an options byte (credentials, suites, PMTU, PSK
+ * hint, cookie gate), then datagrams, each as uint16 delay_ms, uint16
+ * length, bytes. The options pick the server's config: the PSK "client" /
+ * 01..10; or the ECDSA chain (RSA: three certificates) with the signed
+ * ServerKeyExchange, asking for no client certificate or requiring one
+ * from ca-all.pem's CAs (CertificateRequest, the client's Certificate, its
+ * chain check and CertificateVerify); or raw public keys, requiring the
+ * client's pinned key (the certificate type extensions). A ClientHello's
+ * server_name is parsed in every mode. The test PKI is read from
+ * tests/pki once, in LLVMFuzzerInitialize. The platform has a virtual
+ * clock, a splitmix64 RNG seeded with a fixed value and a wall-clock time
+ * fixed at 2026-01-01 (inside the test certificates' validity), and
+ * libcrypto's DRBG is made fixed too (it feeds the signatures: see
+ * fuzz_engine.h), so a run is reproducible; the clock and the RNG are
+ * reset for every input.
  *
  * Per datagram: the virtual clock advances by delay_ms and the connection
  * (if any) handles its timer; the datagram goes through
@@ -24,15 +35,25 @@
  *
  * The seeds (tests/fuzz/corpus/server/) are the client's datagrams of
  * real handshakes recorded by make_corpus.c, which the server here answers
- * exactly as it did when they were recorded, so the fuzzer starts from
- * complete handshakes.
+ * exactly as it did when they were recorded (the same randoms, keys and
+ * signatures), so the fuzzer starts from complete handshakes.
  */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "tests/fuzz/fuzz_engine.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The test PKI and the fixed libcrypto DRBG, once (fuzz_engine_setup). */
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_engine_setup();
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,14 +8,19 @@
  *   clang -std=c11 -fsanitize=address,undefined -I. -Iinclude -IBUILD/include \
  *       tests/fuzz/make_corpus.c tests/support/pair.c tests/lossy/impair.c \
  *       BUILD/libpetrel.a -lcrypto -lm -o /tmp/make_corpus
- *   rm -rf tests/fuzz/corpus/{record,handshake_messages,reassembly,server,client}
+ *   find tests/fuzz/corpus/{record,handshake_messages,reassembly,server,client} \
+ *       -type f ! -name 'peer-*' -delete
  *   /tmp/make_corpus tests/fuzz/corpus
  *
- * (With a build made without PETREL_FUZZ, drop the -fsanitize flag.)
+ * (With a build made without PETREL_FUZZ, drop the -fsanitize flag. Run it
+ * from the source root: it reads tests/pki, or compile it with
+ * -DPETREL_SOURCE_DIR='"/path/to/source"'.)
  *
  * It runs real in-process handshakes with tests/support/pair.c, one per
- * scenario (a suite, PMTU 1232 or 200, a PSK hint, a lost flight),
- * recording every datagram through the pair's filter callback, and writes:
+ * scenario (credentials: PSK, X.509 chains with and without a client
+ * certificate, raw public keys; a suite, PMTU 1232 or 200, a PSK hint, a
+ * lost flight), recording every datagram through the pair's filter
+ * callback, and writes:
  *
  *   corpus/server/   the client's datagrams of each handshake, in the
  *                    framing of fuzz_server (fuzz_common.h);
@@ -23,7 +28,9 @@
  *   corpus/record/   single datagrams of those handshakes, and datagrams
  *                    whose records are sealed under fuzz_record's fixed keys;
  *   corpus/handshake_messages/  the epoch-0 handshake messages of those
- *                    handshakes, and messages built with the _write codecs;
+ *                    handshakes (the certificate messages and the
+ *                    server_name and certificate type extensions too), and
+ *                    messages built with the _write codecs;
  *   corpus/reassembly/  the handshake fragments of the PMTU-200 handshakes
  *                    and hand-made fragment sequences, in fuzz_reassembly's
  *                    format.
@@ -32,9 +39,13 @@
  * fuzz_env RNG, exactly as the targets build them, so that the recorded
  * server datagrams answer the ClientHellos fuzz_client sends, and the
  * recorded client datagrams carry cookies and Finished messages that
- * fuzz_server accepts. Every engine seed is replayed through the targets'
- * own loops (fuzz_engine.h) and must complete the handshake and carry
- * application data; the generator fails otherwise.
+ * fuzz_server accepts. Signatures come out the same too: fuzz_engine_setup
+ * makes libcrypto's DRBG fixed here as in the targets, so the recorded
+ * ServerKeyExchange and CertificateVerify are the ones the replaying side
+ * makes itself, and the Finished messages, which cover them, verify.
+ * Every engine seed is replayed through the targets' own loops
+ * (fuzz_engine.h) and must complete the handshake and carry application
+ * data; the generator fails otherwise.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -54,7 +65,7 @@
 #include "tests/support/pair.h"
 
 #define MAX_RECORDED 64
-#define MAX_SEED     4096
+#define MAX_SEED     16384
 
 static const char *corpus_root;
 static size_t files_written[5];
@@ -180,6 +191,32 @@ static const scenario scenarios[] = {
      * which makes the server resend the flight. */
     {"psk_ccm8_lost_flight3", 0x01, 2, NO_DROP},
     {"ecdhe_chacha_lost_flight2", 0x06, NO_DROP, 1},
+    /* Certificates (fuzz_common.h): the ECDSA chain with the default
+     * certificate suites (CCM_8), GCM and ChaCha20; the RSA chain of three
+     * certificates (RSA-PSS signatures); both at PMTU 200, where the
+     * Certificate message comes in many fragments. */
+    {"cert_ecdsa", FUZZ_OPT_CREDS_CERT, NO_DROP, NO_DROP},
+    {"cert_ecdsa_gcm", FUZZ_OPT_CREDS_CERT | 0x03, NO_DROP, NO_DROP},
+    {"cert_ecdsa_chacha", FUZZ_OPT_CREDS_CERT | 0x04, NO_DROP, NO_DROP},
+    {"cert_ecdsa_pmtu200", FUZZ_OPT_CREDS_CERT | FUZZ_OPT_PMTU_200, NO_DROP, NO_DROP},
+    {"cert_rsa", FUZZ_OPT_CREDS_CERT | FUZZ_OPT_RSA, NO_DROP, NO_DROP},
+    {"cert_rsa_pmtu200", FUZZ_OPT_CREDS_CERT | FUZZ_OPT_RSA | FUZZ_OPT_PMTU_200, NO_DROP, NO_DROP},
+    /* Client authentication: CertificateRequest, the client's Certificate
+     * and CertificateVerify. */
+    {"cert_client_auth", FUZZ_OPT_CREDS_CLIENT_AUTH, NO_DROP, NO_DROP},
+    {"cert_client_auth_rsa", FUZZ_OPT_CREDS_CLIENT_AUTH | FUZZ_OPT_RSA, NO_DROP, NO_DROP},
+    {"cert_client_auth_pmtu200", FUZZ_OPT_CREDS_CLIENT_AUTH | FUZZ_OPT_PMTU_200, NO_DROP, NO_DROP},
+    /* Both sides with the validation callback (it sees the chains as
+     * petrel parsed them). */
+    {"cert_client_auth_callback", FUZZ_OPT_CREDS_CLIENT_AUTH | FUZZ_OPT_CERT_CALLBACK, NO_DROP,
+     NO_DROP},
+    /* Raw public keys both ways: the certificate type extensions. */
+    {"rpk", FUZZ_OPT_CREDS_RPK, NO_DROP, NO_DROP},
+    {"rpk_rsa", FUZZ_OPT_CREDS_RPK | FUZZ_OPT_RSA, NO_DROP, NO_DROP},
+    /* The server's certificate flight loses its second datagram once; the
+     * client's flight with its certificate is lost once. */
+    {"cert_ecdsa_pmtu200_lost_flight4", FUZZ_OPT_CREDS_CERT | FUZZ_OPT_PMTU_200, NO_DROP, 2},
+    {"cert_client_auth_lost_flight5", FUZZ_OPT_CREDS_CLIENT_AUTH, 2, NO_DROP},
 };
 
 /* Runs one handshake, then application data both ways and a close_notify
@@ -387,7 +424,20 @@ enum {
     CODEC_FINISHED = 8,
     CODEC_SERVER_HELLO_DONE = 9,
     CODEC_EXTENSIONS = 10,
+    CODEC_CERTIFICATE = 11,
+    CODEC_CERTIFICATE_RPK = 12,
+    CODEC_SKE_SIGNED = 13,
+    CODEC_CKE_EC = 14,
+    CODEC_CERTIFICATE_REQUEST = 15,
+    CODEC_CERTIFICATE_VERIFY = 16,
+    CODEC_EXT_SERVER_NAME = 17,
+    CODEC_EXT_CERT_TYPE_LIST = 18,
+    CODEC_EXT_CERT_TYPE = 19,
 };
+
+/* One extension's body, if the block holds it, as a seed of codec. */
+static void write_extension_seed(const char *scenario_name, const hs_extensions *ext, uint16_t type,
+                                 int codec, const char *what);
 
 static void write_message_seed(const char *name, int codec, const uint8_t *body, size_t len)
 {
@@ -401,10 +451,23 @@ static void write_message_seed(const char *name, int codec, const uint8_t *body,
     free(b);
 }
 
+static void write_extension_seed(const char *scenario_name, const hs_extensions *ext, uint16_t type,
+                                 int codec, const char *what)
+{
+    const hs_extension *e = hs_extensions_find(ext, type);
+    if (!e)
+        return;
+    char name[128];
+    snprintf(name, sizeof(name), "%s_%s", scenario_name, what);
+    write_message_seed(name, codec, e->data, e->len);
+}
+
 /* The epoch-0, unfragmented handshake messages of one handshake. */
 static void write_captured_messages(const scenario *sc, const recording *rec)
 {
-    bool ecdhe = (sc->options & FUZZ_OPT_SUITE_MASK) == 6;
+    unsigned creds = sc->options & FUZZ_OPT_CREDS_MASK;
+    bool certificates = creds != FUZZ_OPT_CREDS_PSK;
+    bool ecdhe_psk = !certificates && (sc->options & FUZZ_OPT_SUITE_MASK) == 6;
     for (int dir = 0; dir < 2; dir++) {
         for (size_t i = 0; i < rec->count[dir]; i++) {
             const recorded *d = &rec->dgrams[dir][i];
@@ -432,23 +495,43 @@ static void write_captured_messages(const scenario *sc, const recording *rec)
                         codec = CODEC_HELLO_VERIFY_REQUEST;
                         break;
                     case HS_SERVER_KEY_EXCHANGE:
-                        codec = ecdhe ? CODEC_SKE_ECDHE : CODEC_SKE_PSK;
+                        codec = certificates ? CODEC_SKE_SIGNED
+                                : ecdhe_psk  ? CODEC_SKE_ECDHE
+                                             : CODEC_SKE_PSK;
                         break;
                     case HS_CLIENT_KEY_EXCHANGE:
-                        codec = ecdhe ? CODEC_CKE_ECDHE : CODEC_CKE_PSK;
+                        codec = certificates ? CODEC_CKE_EC
+                                : ecdhe_psk  ? CODEC_CKE_ECDHE
+                                             : CODEC_CKE_PSK;
                         break;
                     case HS_SERVER_HELLO_DONE:
                         codec = CODEC_SERVER_HELLO_DONE;
                         break;
+                    case HS_CERTIFICATE:
+                        codec =
+                            creds == FUZZ_OPT_CREDS_RPK ? CODEC_CERTIFICATE_RPK : CODEC_CERTIFICATE;
+                        break;
+                    case HS_CERTIFICATE_REQUEST:
+                        codec = CODEC_CERTIFICATE_REQUEST;
+                        break;
+                    case HS_CERTIFICATE_VERIFY:
+                        codec = CODEC_CERTIFICATE_VERIFY;
+                        break;
                     default:
                         continue;
                     }
+                    /* Both sides send a Certificate, with the same
+                     * message_seq: the direction tells them apart. */
                     char name[128];
-                    snprintf(name, sizeof(name), "%s_msg%u_seq%u", sc->name, f.msg_type,
-                             f.message_seq);
+                    snprintf(name, sizeof(name), "%s_%smsg%u_seq%u", sc->name,
+                             f.msg_type != HS_CERTIFICATE ? ""
+                             : dir == PAIR_TO_SERVER      ? "client_"
+                                                          : "server_",
+                             f.msg_type, f.message_seq);
                     write_message_seed(name, codec, f.body, f.length);
                     if (f.msg_type == HS_CLIENT_HELLO && f.message_seq == 1) {
-                        /* Its extensions block on its own, and the same
+                        /* Its extensions block on its own, the server_name
+                         * and certificate type lists in it, and the same
                          * hello in the TLS layout (no cookie). */
                         hs_client_hello ch;
                         cursor_reader br = cursor_reader_init(f.body, f.length);
@@ -457,12 +540,32 @@ static void write_captured_messages(const scenario *sc, const recording *rec)
                         snprintf(name, sizeof(name), "%s_client_extensions", sc->name);
                         write_message_seed(name, CODEC_EXTENSIONS, ch.extensions_raw,
                                            ch.extensions_raw_len);
+                        write_extension_seed(sc->name, &ch.extensions, HS_EXT_SERVER_NAME,
+                                             CODEC_EXT_SERVER_NAME, "ext_server_name");
+                        write_extension_seed(sc->name, &ch.extensions,
+                                             HS_EXT_CLIENT_CERTIFICATE_TYPE,
+                                             CODEC_EXT_CERT_TYPE_LIST, "ext_client_cert_types");
+                        write_extension_seed(sc->name, &ch.extensions,
+                                             HS_EXT_SERVER_CERTIFICATE_TYPE,
+                                             CODEC_EXT_CERT_TYPE_LIST, "ext_server_cert_types");
                         uint8_t tls[1024];
                         cursor_writer w = cursor_writer_init(tls, sizeof(tls));
                         if (hs_client_hello_write(&w, &ch, false) != 0)
                             die("ClientHello write");
                         snprintf(name, sizeof(name), "%s_client_hello_tls", sc->name);
                         write_message_seed(name, CODEC_CLIENT_HELLO_TLS, tls, w.len);
+                    } else if (f.msg_type == HS_SERVER_HELLO) {
+                        /* The certificate types the server chose. */
+                        hs_server_hello sh;
+                        cursor_reader br = cursor_reader_init(f.body, f.length);
+                        if (hs_server_hello_read(&br, &sh) != 0)
+                            die("captured ServerHello does not parse");
+                        write_extension_seed(sc->name, &sh.extensions,
+                                             HS_EXT_CLIENT_CERTIFICATE_TYPE, CODEC_EXT_CERT_TYPE,
+                                             "ext_client_cert_type");
+                        write_extension_seed(sc->name, &sh.extensions,
+                                             HS_EXT_SERVER_CERTIFICATE_TYPE, CODEC_EXT_CERT_TYPE,
+                                             "ext_server_cert_type");
                     }
                 }
             }
@@ -724,6 +827,10 @@ int main(int argc, char **argv)
         return 2;
     }
     corpus_root = argv[1];
+    /* The targets' fixed libcrypto DRBG and test PKI, before any config
+     * exists: the signatures in the recorded flights must be the ones the
+     * targets make. */
+    fuzz_engine_setup();
     make_dir(corpus_root);
     for (int i = 0; i < 5; i++) {
         char path[512];
@@ -739,10 +846,14 @@ int main(int argc, char **argv)
         run_scenario(sc, rec);
         write_engine_seeds(sc, rec);
         bool pmtu200 = sc->options & FUZZ_OPT_PMTU_200;
-        if (i == 0 || pmtu200)
+        bool psk = (sc->options & FUZZ_OPT_CREDS_MASK) == FUZZ_OPT_CREDS_PSK;
+        /* fuzz_record gains nothing from more handshake records. */
+        if (i == 0 || (pmtu200 && psk))
             write_record_seeds_from(sc, rec);
         if (!pmtu200 && sc->drop_to_server == NO_DROP && sc->drop_to_client == NO_DROP &&
-            (sc->options == 0x01 || sc->options == 0x06 || sc->options == FUZZ_OPT_PSK_HINT))
+            (sc->options == 0x01 || sc->options == 0x06 || sc->options == FUZZ_OPT_PSK_HINT ||
+             sc->options == FUZZ_OPT_CREDS_CERT || sc->options == FUZZ_OPT_CREDS_CLIENT_AUTH ||
+             sc->options == FUZZ_OPT_CREDS_RPK))
             write_captured_messages(sc, rec);
         if (pmtu200) {
             write_captured_fragments(sc, rec, PAIR_TO_SERVER);
