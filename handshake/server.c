@@ -50,12 +50,8 @@ static int choose_cert_type(const hs_ctx *hs, const hs_extensions *ext, uint16_t
 static bool has_certificate_for(const hs_ctx *hs, hs_key_exchange kx)
 {
     const hs_config *cfg = hs->cfg;
-    if (!cfg->own_key) {
-        if (cfg->own_chain_count)
-            platform_log(hs->platform, PETREL_LOG_WARNING,
-                         "server: a certificate chain is loaded without its private key");
+    if (!cfg->own_key)
         return false;
-    }
     if (hs->server_cert_type == HS_CERT_TYPE_X509 && cfg->own_chain_count == 0)
         return false;
     bool rsa = cfg->prov->pkey_type(cfg->own_key) == CRYPTO_KEY_RSA;
@@ -276,6 +272,10 @@ int hs_server_on_client_hello(hs_ctx *hs, const uint8_t *body, size_t len)
                                hs_u16_list_contains(&ch.cipher_suites, HS_SCSV_RENEGOTIATION);
     hs->extended_master_secret = ext->has_extended_master_secret;
 
+    if (hs->cfg->own_chain_count && !hs->cfg->own_key)
+        platform_log(hs->platform, PETREL_LOG_WARNING,
+                     "server: a certificate chain is loaded without its private key: no "
+                     "certificate suite can be used");
     /* What certificate suites need to know before one is chosen. */
     if (ext->has_signature_algorithms) {
         hs->peer_sent_sig_schemes = true;
@@ -407,9 +407,9 @@ int hs_server_on_client_key_exchange(hs_ctx *hs, const uint8_t *body, size_t len
         const uint8_t *peer;
         size_t peer_len;
         PETREL_TRY(hs_client_key_exchange_ecdhe_read(&r, &peer, &peer_len));
-        PETREL_TRY(hs->kex_key->alg->derive(hs->kex_key, peer, peer_len, shared));
-        shared_len = hs->kex_key->alg->secret_len;
-        int rc = hs_derive_keys(hs, shared, shared_len);
+        int rc = hs->kex_key->alg->derive(hs->kex_key, peer, peer_len, shared);
+        if (rc == 0)
+            rc = hs_derive_keys(hs, shared, hs->kex_key->alg->secret_len);
         petrel_wipe(shared, sizeof(shared));
         return rc;
     }
