@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "handshake/messages.h"
 #include "tests/support/pair.h"
 
 #define PKI(name)    PETREL_SOURCE_DIR "/tests/pki/" name
@@ -407,6 +408,67 @@ static void client_auth_required_and_given(void **state)
     }
 }
 
+/* Captures the server's CertificateRequest body (sent whole: the test
+ * uses a large PMTU) from the plaintext epoch-0 records. */
+typedef struct captured {
+    uint8_t body[4096];
+    size_t len;
+} captured;
+
+static bool capture_certificate_request(void *ref, int direction, size_t index, uint8_t *dgram,
+                                        size_t *len)
+{
+    (void)index;
+    captured *c = ref;
+    size_t at = 0;
+    while (direction == PAIR_TO_CLIENT && at + 13 + 12 <= *len) {
+        const uint8_t *rec = dgram + at;
+        size_t rec_len = (size_t)rec[11] << 8 | rec[12];
+        const uint8_t *hs = rec + 13;
+        if (rec[0] == 22 && rec[3] == 0 && rec[4] == 0 && hs[0] == HS_CERTIFICATE_REQUEST) {
+            size_t body_len = (size_t)hs[9] << 16 | (size_t)hs[10] << 8 | hs[11];
+            if (body_len <= sizeof(c->body) && 12 + body_len <= rec_len) {
+                memcpy(c->body, hs + 12, body_len);
+                c->len = body_len;
+            }
+        }
+        at += 13 + rec_len;
+    }
+    return true;
+}
+
+/* The CertificateRequest names the key types, petrel's signature schemes
+ * and the subjects of the server's CAs (RFC 5246 §7.4.4). */
+static void certificate_request_names_the_cas(void **state)
+{
+    (void)state;
+    pair p;
+    captured cr = {.len = 0};
+    client_cert_pair(&p, 505, PETREL_VERIFY_REQUIRE, true);
+    assert_int_equal(petrel_config_set_pmtu(p.server_cfg, 8000), 0);
+    p.filter = capture_certificate_request;
+    p.filter_ref = &cr;
+    assert_int_equal(pair_start(&p), 0);
+    assert_int_equal(pair_run(&p, RUN_LIMIT_MS), 0);
+    assert_true(cr.len > 0);
+    cursor_reader r = cursor_reader_init(cr.body, cr.len);
+    hs_certificate_request m;
+    assert_int_equal(hs_certificate_request_read(&r, &m), 0);
+    assert_non_null(memchr(m.cert_types, HS_CLIENT_CERT_ECDSA_SIGN, m.cert_types_len));
+    assert_non_null(memchr(m.cert_types, HS_CLIENT_CERT_RSA_SIGN, m.cert_types_len));
+    assert_true(hs_u16_list_contains(&m.sig_schemes, 0x0403));
+    assert_true(hs_u16_list_contains(&m.sig_schemes, 0x0804));
+    assert_false(hs_u16_list_contains(&m.sig_schemes, 0x0201)); /* no SHA-1 */
+    /* ca-all.pem: the EC root and the RSA root. */
+    assert_int_equal(m.authority_count, 2);
+    static const char ec_root_cn[] = "petrel test EC root";
+    bool found = false;
+    for (size_t i = 0; i + sizeof(ec_root_cn) - 1 <= m.authorities_len; i++)
+        found = found || memcmp(m.authorities + i, ec_root_cn, sizeof(ec_root_cn) - 1) == 0;
+    assert_true(found);
+    pair_free(&p);
+}
+
 static void client_auth_required_but_missing(void **state)
 {
     (void)state;
@@ -710,6 +772,7 @@ int main(void)
         cmocka_unit_test(validity_follows_the_time_hook),
         cmocka_unit_test(verify_none_client),
         cmocka_unit_test(client_auth_required_and_given),
+        cmocka_unit_test(certificate_request_names_the_cas),
         cmocka_unit_test(client_auth_required_but_missing),
         cmocka_unit_test(client_auth_optional_and_missing),
         cmocka_unit_test(client_auth_unknown_ca),
