@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# DTLS 1.2 PSK handshake completion time under loss: petrel, OpenSSL and
+# DTLS 1.2 handshake completion time under loss: petrel, OpenSSL and
 # GnuTLS through the same lossy UDP proxy (petrel proxy) with the same seeds,
 # at several loss rates (both directions) with 25 ms one-way delay.
 # A benchmark, not a test: it never fails on timing.
 #
-# usage: bench/handshake_loss.sh [--runs N] [--losses "0 10 30 50"] [--jobs J]
-#                                [--out DIR] [--cap SECONDS] [--quick]
+# usage: bench/handshake_loss.sh [--auth psk|cert] [--runs N] [--losses "0 10 30 50"]
+#                                [--jobs J] [--out DIR] [--cap SECONDS] [--quick]
+#   --auth A      psk: TLS_PSK_WITH_AES_128_CCM_8 (default); cert:
+#                 TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 with tests/pki/ec-server-chain.pem,
+#                 verified by every client against tests/pki/ca-all.pem
 #   --runs N      seeds 1..N for every implementation and loss rate (default 40)
 #   --losses L    loss rates in percent (default "0 10 30 50")
 #   --jobs J      runs at the same time (default 16; runs are mostly waiting)
-#   --out DIR     where the .md, .png and .csv go (default docs/bench)
+#   --out DIR     where the .md, .png and .csv go (default docs/bench for psk,
+#                 docs/bench/cert for cert)
 #   --cap S       a run that has not completed after S seconds fails (default 120)
 #   --quick       10 runs instead of 40, to try it out
 #
@@ -23,24 +27,38 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 command_line="bench/handshake_loss.sh${*:+ $*}"
 
+auth=psk
 runs=40
 losses="0 10 30 50"
 jobs=16
-out=docs/bench
+out=
 cap=120
 while [ $# -gt 0 ]; do
     case "$1" in
+    --auth) auth=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --losses) losses=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     --cap) cap=$2; shift 2 ;;
     --quick) runs=10; shift ;;
-    -h | --help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "handshake_loss.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
 case "$runs$jobs" in *[!0-9]*) echo "--runs and --jobs take numbers" >&2; exit 2 ;; esac
+case "$auth" in
+psk)
+    out=${out:-docs/bench}
+    plot_title='DTLS 1.2 PSK handshake (TLS\_PSK\_WITH\_AES\_128\_CCM\_8)' ;;
+cert)
+    out=${out:-docs/bench/cert}
+    plot_title='DTLS 1.2 certificate handshake (TLS\_ECDHE\_ECDSA\_WITH\_AES\_128\_CCM\_8, P-256 chain of 2)'
+    for f in ec-server-chain.pem ec-server.crt ec-int.crt ec-server.key ca-all.pem; do
+        [ -r "tests/pki/$f" ] || { echo "handshake_loss.sh: tests/pki/$f is missing" >&2; exit 1; }
+    done ;;
+*) echo "--auth takes psk or cert" >&2; exit 2 ;;
+esac
 
 work=$(mktemp -d)
 runner_pid=
@@ -110,12 +128,12 @@ mkdir -p "$out"
 csv="$out/handshake-loss.csv"
 n_impl=4
 n_loss=$(wc -w <<<"$losses")
-echo "== $((runs * n_loss * n_impl)) handshakes: petrel, petrel-lossy, openssl, gnutls x loss {$losses} % x seeds 1..$runs, $jobs at a time"
+echo "== $((runs * n_loss * n_impl)) $auth handshakes: petrel, petrel-lossy, openssl, gnutls x loss {$losses} % x seeds 1..$runs, $jobs at a time"
 start=$(date +%s)
 # TMPDIR: the runs' scratch directories live in $work, which the EXIT trap
 # removes even when the runs are interrupted.
 TMPDIR="$work" python3 bench/hsbench.py run --out "$work/handshake-loss.csv" --runs "$runs" --losses "$losses" \
-    --jobs "$jobs" --cap "$cap" --petrel-rev "$petrel_rev" &
+    --jobs "$jobs" --cap "$cap" --petrel-rev "$petrel_rev" --auth "$auth" &
 runner_pid=$!
 wait "$runner_pid"
 runner_pid=
@@ -124,8 +142,8 @@ cp "$work/handshake-loss.meta.json" "$out/handshake-loss.meta.json"
 
 # ---- the report and the plot ----
 python3 bench/hsbench.py report --csv "$csv" --out "$out" --plot-data "$work/plot" \
-    --command "$command_line" --cap "$cap"
-gnuplot -e "datadir='$work/plot'; out='$out/handshake-loss.png'; losses='$losses'; impls='petrel petrel-lossy openssl gnutls'; cap=$cap" \
+    --command "$command_line" --cap "$cap" --auth "$auth"
+gnuplot -e "datadir='$work/plot'; out='$out/handshake-loss.png'; losses='$losses'; impls='petrel petrel-lossy openssl gnutls'; cap=$cap; hs='$plot_title'" \
     bench/plot_cdf.gp
 end=$(date +%s)
 echo "== done in $(((end - start) / 60)) min $(((end - start) % 60)) s:"

@@ -1,11 +1,18 @@
 #!/usr/bin/env python3
-"""DTLS 1.2 PSK handshake completion time under loss: the runner and the report.
+"""DTLS 1.2 handshake completion time under loss: the runner and the report.
 
 Used by bench/handshake_loss.sh (the one command to run); standard library only.
 
-  hsbench.py one    --impl I --loss L --seed S [--cap S]   one run, one CSV line
+  hsbench.py one    --impl I --loss L --seed S [--cap S] [--auth psk|cert]   one run, one CSV line
   hsbench.py run    --out CSV [--runs N] [--losses "0 10 30 50"] [--jobs J] [--cap S]
-  hsbench.py report --csv CSV --out DIR [--command TEXT]
+                    [--auth psk|cert]
+  hsbench.py report --csv CSV --out DIR [--command TEXT] [--auth psk|cert]
+
+--auth picks the handshake (default psk): psk = TLS_PSK_WITH_AES_128_CCM_8
+with a 16-byte key; cert = TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8, the server
+presenting tests/pki/ec-server-chain.pem (leaf + intermediate, P-256) and
+the client verifying it against tests/pki/ca-all.pem and the name 127.0.0.1.
+The report takes the mode from the run's .meta.json.
 
 One run: a fresh server of implementation I on a free port, a fresh
 `petrel proxy --loss L%% --delay 25ms --seed S` in front of it, then the
@@ -47,9 +54,45 @@ ROOT = os.path.dirname(HERE)
 PSK = "000102030405060708090a0b0c0d0e0f"
 IDENTITY = "id"
 DELAY = "25ms"
-SUITE_IANA = "TLS_PSK_WITH_AES_128_CCM_8"
-GNUTLS_PRIORITY = ("NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+PSK:-CIPHER-ALL:+AES-128-CCM-8:"
+PKI = os.path.join(ROOT, "tests", "pki")
+GNUTLS_PRIORITY = ("NORMAL:-VERS-ALL:+VERS-DTLS1.2:-KX-ALL:+%s:-CIPHER-ALL:+AES-128-CCM-8:"
                    "-MAC-ALL:+AEAD")
+# What differs between the two kinds of handshake; everything else is shared.
+AUTHS = {
+    "psk": {
+        "what": "PSK",
+        "long": "PSK (16-byte key, identity `id`)",
+        "suite": "TLS_PSK_WITH_AES_128_CCM_8",
+        "openssl_cipher": "PSK-AES128-CCM8",
+        "gnutls_kx": "PSK",
+        # how each client says that it completed (on top of the suite)
+        "petrel_peer": "PSK",
+        "openssl_verified": None,
+        "gnutls_desc": r"\(PSK\)-\(AES-128-CCM-8\)",
+        "gnutls_verified": None,
+    },
+    "cert": {
+        "what": "certificate",
+        "long": "certificate (ECDHE-ECDSA, P-256 chain of 2)",
+        "suite": "TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8",
+        "openssl_cipher": "ECDHE-ECDSA-AES128-CCM8",
+        "gnutls_kx": "ECDHE-ECDSA",
+        "petrel_peer": "certificate verified",
+        "openssl_verified": r"^Verification: OK",
+        "gnutls_desc": r"\(DTLS1\.2-X\.509\)-\(ECDHE-[^)]*\)-\(ECDSA-[^)]*\)-\(AES-128-CCM-8\)",
+        "gnutls_verified": r"^- Status: The certificate is trusted",
+        "chain": os.path.join(PKI, "ec-server-chain.pem"),   # leaf + intermediate
+        "leaf": os.path.join(PKI, "ec-server.crt"),          # the same two, apart:
+        "intermediate": os.path.join(PKI, "ec-int.crt"),     # openssl -cert reads one
+        "key": os.path.join(PKI, "ec-server.key"),
+        "ca": os.path.join(PKI, "ca-all.pem"),
+        "name": "127.0.0.1",
+        # s_server cannot query the MTU of its unconnected socket and falls back
+        # to 228-byte datagrams (PEERS.md): a link MTU of 1260 gives petrel's
+        # default 1232-byte datagrams instead.
+        "openssl_mtu": "1260",
+    },
+}
 IMPLS = ["petrel", "petrel-lossy", "openssl", "gnutls"]
 PEERS = ["openssl", "gnutls"]
 PROXY_GRACE_S = 0.2  # the proxy runs this long after the client's exit
@@ -182,47 +225,76 @@ def wait_ready(proc, out, ready, timeout):
 
 # ---- the implementations ----
 
-def server_argv(impl, tmp):
+def all_found(t, *patterns):
+    """Every pattern (None: none needed) matches a line of t."""
+    return all(p is None or re.search(p, t, re.M) is not None for p in patterns)
+
+
+def server_argv(impl, tmp, auth="psk"):
     """(argv, port or None, ready(text) -> bool)."""
+    A = AUTHS[auth]
+    cert = auth == "cert"
     if impl.startswith("petrel"):
         pf = os.path.join(tmp, "server.port")
-        argv = [petrel_bin(), "server", "--dtls", "--listen", "127.0.0.1:0", "--port-file", pf,
-                "--psk-identity", IDENTITY, "--psk", PSK, "--suites", SUITE_IANA]
+        argv = [petrel_bin(), "server", "--dtls", "--listen", "127.0.0.1:0", "--port-file", pf]
+        argv += (["--cert", A["chain"], "--key", A["key"]] if cert
+                 else ["--psk-identity", IDENTITY, "--psk", PSK])
+        argv += ["--suites", A["suite"]]
         if impl == "petrel-lossy":
             argv += ["--lossy-link", "50"]
         return argv, None, lambda text: "listening on" in text and read_port_file(pf) is not None
     port = free_udp_port()
     if impl == "openssl":
-        argv = ["openssl", "s_server", "-dtls1_2", "-accept", "127.0.0.1:%d" % port, "-nocert",
-                "-psk", PSK, "-psk_identity", IDENTITY, "-cipher", "PSK-AES128-CCM8"]
+        argv = ["openssl", "s_server", "-dtls1_2", "-accept", "127.0.0.1:%d" % port]
+        argv += (["-cert", A["leaf"], "-cert_chain", A["intermediate"], "-key", A["key"],
+                  "-mtu", A["openssl_mtu"]] if cert
+                 else ["-nocert", "-psk", PSK, "-psk_identity", IDENTITY])
+        argv += ["-cipher", A["openssl_cipher"]]
         return argv, port, lambda text: "ACCEPT" in text
     if impl == "gnutls":
-        pskfile = os.path.join(tmp, "psk.txt")
-        with open(pskfile, "w") as f:
-            f.write("%s:%s\n" % (IDENTITY, PSK))
-        argv = ["gnutls-serv", "--udp", "-p", str(port), "--pskpasswd", pskfile,
-                "--priority", GNUTLS_PRIORITY, "--disable-client-cert"]
+        argv = ["gnutls-serv", "--udp", "-p", str(port)]
+        if cert:
+            argv += ["--x509certfile", A["chain"], "--x509keyfile", A["key"]]
+        else:
+            pskfile = os.path.join(tmp, "psk.txt")
+            with open(pskfile, "w") as f:
+                f.write("%s:%s\n" % (IDENTITY, PSK))
+            argv += ["--pskpasswd", pskfile]
+        argv += ["--priority", GNUTLS_PRIORITY % A["gnutls_kx"], "--disable-client-cert"]
         return argv, port, lambda text: re.search(r"listening on IPv4 .*done", text) is not None
     raise ValueError("unknown implementation " + impl)
 
 
-def client_argv(impl, port, cap_s):
-    """(argv, completed(text) -> bool)."""
+def client_argv(impl, port, cap_s, auth="psk"):
+    """(argv, completed(text) -> bool). In cert mode every client verifies the
+    server's chain against the CA and the name 127.0.0.1, and completion
+    needs the client's word that it did."""
+    A = AUTHS[auth]
+    cert = auth == "cert"
     if impl.startswith("petrel"):
-        argv = [petrel_bin(), "client", "--dtls", "--connect", "127.0.0.1:%d" % port,
-                "--psk-identity", IDENTITY, "--psk", PSK, "--suites", SUITE_IANA,
-                "--timeout", str(int(cap_s * 1000))]
+        # --servername defaults to the --connect host, 127.0.0.1
+        argv = [petrel_bin(), "client", "--dtls", "--connect", "127.0.0.1:%d" % port]
+        argv += ["--ca", A["ca"]] if cert else ["--psk-identity", IDENTITY, "--psk", PSK]
+        argv += ["--suites", A["suite"], "--timeout", str(int(cap_s * 1000))]
         if impl == "petrel-lossy":
             argv += ["--lossy-link", "50"]
-        return argv, lambda t: re.search(r"^handshake complete: " + SUITE_IANA, t, re.M) is not None
+        done = r"^handshake complete: %s, .*server: %s$" % (A["suite"], A["petrel_peer"])
+        return argv, lambda t: all_found(t, done)
     if impl == "openssl":
-        argv = ["openssl", "s_client", "-dtls1_2", "-connect", "127.0.0.1:%d" % port,
-                "-psk", PSK, "-psk_identity", IDENTITY, "-cipher", "PSK-AES128-CCM8"]
-        return argv, lambda t: re.search(r"^New, \S+, Cipher is PSK-AES128-CCM8", t, re.M) is not None
+        argv = ["openssl", "s_client", "-dtls1_2", "-connect", "127.0.0.1:%d" % port]
+        argv += (["-CAfile", A["ca"], "-verify_return_error", "-verify_ip", A["name"],
+                  "-mtu", A["openssl_mtu"]] if cert
+                 else ["-psk", PSK, "-psk_identity", IDENTITY])
+        argv += ["-cipher", A["openssl_cipher"]]
+        done = r"^New, \S+, Cipher is " + A["openssl_cipher"]
+        return argv, lambda t: all_found(t, done, A["openssl_verified"])
     if impl == "gnutls":
-        argv = ["gnutls-cli", "--udp", "-p", str(port), "127.0.0.1", "--pskusername", IDENTITY,
-                "--pskkey", PSK, "--priority", GNUTLS_PRIORITY]
-        return argv, lambda t: "- Handshake was completed" in t and "(PSK)-(AES-128-CCM-8)" in t
+        argv = ["gnutls-cli", "--udp", "-p", str(port), "127.0.0.1"]
+        argv += (["--x509cafile", A["ca"]] if cert
+                 else ["--pskusername", IDENTITY, "--pskkey", PSK])
+        argv += ["--priority", GNUTLS_PRIORITY % A["gnutls_kx"]]
+        return argv, lambda t: all_found(t, r"^- Handshake was completed", A["gnutls_desc"],
+                                         A["gnutls_verified"])
     raise ValueError("unknown implementation " + impl)
 
 
@@ -231,12 +303,19 @@ def last_line(text):
     return lines[-1] if lines else ""
 
 
+def failure_line(text):
+    """The last line that says what went wrong (s_client ends with "---"), else the last."""
+    lines = [l.strip() for l in text.splitlines()
+             if re.search(r"error|fail|alert|timed out", l, re.I)]
+    return lines[-1] if lines else last_line(text)
+
+
 def csv_field(s):
     s = s.replace('"', "'").replace("\n", " ")
     return '"%s"' % s if ("," in s or " " in s) else s
 
 
-def run_one(impl, loss, seed, cap_s):
+def run_one(impl, loss, seed, cap_s, auth="psk"):
     """One handshake; returns the CSV line."""
     tmp = tempfile.mkdtemp(prefix="hsbench.")
     server = proxy = client = None
@@ -246,7 +325,7 @@ def run_one(impl, loss, seed, cap_s):
         #    by another run before the server binds it: try again then)
         sport = None
         for attempt in range(6):
-            argv, port, ready = server_argv(impl, tmp)
+            argv, port, ready = server_argv(impl, tmp, auth)
             server = spawn(["stdbuf", "-oL", "-eL"] + argv, stdin=subprocess.PIPE,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             sout = Output(server, time.monotonic())
@@ -280,7 +359,7 @@ def run_one(impl, loss, seed, cap_s):
             return "%s,%s,%d,0,,,,,,,%s" % (impl, loss, seed, "setup: proxy did not start")
 
         # 3. the client, stdin at EOF, timed from spawn
-        argv, completed = client_argv(impl, pport, cap_s)
+        argv, completed = client_argv(impl, pport, cap_s, auth)
         t0 = time.monotonic()
         client = spawn(["stdbuf", "-oL", "-eL"] + argv, stdin=subprocess.DEVNULL,
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -328,7 +407,7 @@ def run_one(impl, loss, seed, cap_s):
         elif rc == -9:
             reason = "no handshake within the %g s cap" % cap_s
         else:
-            reason = "exit %d: %s" % (rc, last_line(cout.text))
+            reason = "exit %d: %s" % (rc, failure_line(cout.text))
         return "%s,%s,%d,%d,%s,%s,%.1f,%d,%s,%s,%s" % (
             impl, loss, seed, 1 if ok else 0, "%.1f" % hs_ms if ok else "",
             "" if dgrams is None else dgrams, exit_ms, rc,
@@ -348,7 +427,7 @@ def run_one(impl, loss, seed, cap_s):
 
 def cmd_one(a):
     print(CSV_HEADER)
-    print(run_one(a.impl, a.loss, a.seed, a.cap), flush=True)
+    print(run_one(a.impl, a.loss, a.seed, a.cap, a.auth), flush=True)
 
 
 def cmd_run(a):
@@ -366,7 +445,7 @@ def cmd_run(a):
     results = []
 
     def work(job):
-        line = run_one(job[0], job[1], job[2], a.cap)
+        line = run_one(job[0], job[1], job[2], a.cap, a.auth)
         with lock:
             results.append(line)
             done[0] += 1
@@ -376,8 +455,9 @@ def cmd_run(a):
                 sys.stderr.flush()
         return line
 
-    sys.stderr.write("%d runs (%s x loss %s x seeds 1..%d), %d at a time, cap %g s\n" % (
-        len(jobs), "/".join(impls), "/".join(losses), a.runs, a.jobs, a.cap))
+    sys.stderr.write("%d %s runs (%s x loss %s x seeds 1..%d), %d at a time, cap %g s\n" % (
+        len(jobs), AUTHS[a.auth]["what"], "/".join(impls), "/".join(losses), a.runs, a.jobs,
+        a.cap))
     with concurrent.futures.ThreadPoolExecutor(max_workers=a.jobs) as ex:
         futs = [ex.submit(work, j) for j in jobs]
         pending = set(futs)
@@ -395,7 +475,8 @@ def cmd_run(a):
         for line in sorted(results, key=key):
             f.write(line + "\n")
     meta = {"start": start, "end": end, "runs": a.runs, "losses": losses, "jobs": a.jobs,
-            "cap_s": a.cap, "delay": DELAY, "impls": impls, "petrel_rev": a.petrel_rev}
+            "cap_s": a.cap, "delay": DELAY, "impls": impls, "petrel_rev": a.petrel_rev,
+            "auth": a.auth, "suite": AUTHS[a.auth]["suite"]}
     with open(os.path.splitext(a.out)[0] + ".meta.json", "w") as f:
         json.dump(meta, f, indent=1)
     sys.stderr.write("wrote %s (%.0f s)\n" % (a.out, end - start))
@@ -497,6 +578,11 @@ def cmd_report(a):
             meta = json.load(f)
     cap_s = float(meta.get("cap_s", a.cap))
     cap_ms = cap_s * 1000
+    # the run says what it was; runs from before --auth existed were PSK
+    auth = meta.get("auth", "psk") if meta else (a.auth or "psk")
+    if a.auth and a.auth != auth:
+        sys.exit("hsbench.py report: %s holds %s runs, not %s" % (a.csv, auth, a.auth))
+    A = AUTHS[auth]
     losses = sorted({r["loss"] for r in rows}, key=float)
     impls = [i for i in IMPLS if any(r["impl"] == i for r in rows)]
     stats = {}
@@ -523,7 +609,7 @@ def cmd_report(a):
     m = machine_info()
     out = []
     w = out.append
-    w("# DTLS 1.2 PSK handshake completion time under loss\n")
+    w("# DTLS 1.2 %s handshake completion time under loss\n" % A["what"])
     w("Generated by `bench/handshake_loss.sh` (see `bench/README.md` for what is measured "
       "and the caveats).\n")
     w("- command: `%s`" % (a.command or "bench/handshake_loss.sh"))
@@ -541,12 +627,19 @@ def cmd_report(a):
     w("- link: `petrel proxy --loss L%% --delay 25ms --seed S` (loss and delay in both "
       "directions, 50 ms RTT), seeds 1..%d for every implementation; cap %g s per run" % (
           n_runs, cap_s))
-    w("- suite: TLS_PSK_WITH_AES_128_CCM_8 everywhere; every client and server is a fresh "
+    w("- authentication: **%s**%s" % (A["long"], "" if auth == "psk" else (
+        ": the server presents `tests/pki/ec-server-chain.pem` (leaf + intermediate) with "
+        "`ec-server.key` and asks for no client certificate; every client verifies the chain "
+        "against `tests/pki/ca-all.pem` and the name 127.0.0.1 (an IP SAN of the leaf) and "
+        "counts as completed only when it reports the verification")))
+    w("- suite: %s everywhere; every client and server is a fresh "
       "process per run; time = client spawn → the client prints that the handshake "
-      "completed\n")
+      "completed\n" % A["suite"])
     w("Rows: `petrel` = petrel client and server with default settings; `petrel-lossy` = "
-      "both with `--lossy-link 50`; `openssl` = `openssl s_client`/`s_server`; `gnutls` = "
-      "`gnutls-cli`/`gnutls-serv`.\n")
+      "both with `--lossy-link 50`; `openssl` = `openssl s_client`/`s_server`%s; `gnutls` = "
+      "`gnutls-cli`/`gnutls-serv`.\n" % ("" if auth == "psk" else (
+          " with `-mtu %s` (1232-byte datagrams like petrel's default PMTU; without it "
+          "s_server sends its certificate flight in 228-byte datagrams)" % A["openssl_mtu"])))
     w("**How to read the percentiles.** *completed only*: median/p90/p99 of the runs that "
       "completed. *all runs*: the same with each failure counted as a time above the cap, so "
       "a percentile that reaches into the failures reads `> %g s`. Percentiles interpolate "
@@ -667,6 +760,7 @@ def main():
     p.add_argument("--loss", required=True)
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--cap", type=float, default=120.0)
+    p.add_argument("--auth", choices=sorted(AUTHS), default="psk")
     p = sub.add_parser("run")
     p.add_argument("--out", required=True)
     p.add_argument("--runs", type=int, default=40)
@@ -675,12 +769,15 @@ def main():
     p.add_argument("--jobs", type=int, default=16)
     p.add_argument("--cap", type=float, default=120.0)
     p.add_argument("--petrel-rev", default="")
+    p.add_argument("--auth", choices=sorted(AUTHS), default="psk")
     p = sub.add_parser("report")
     p.add_argument("--csv", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--plot-data", required=True)
     p.add_argument("--command", default="")
     p.add_argument("--cap", type=float, default=120.0)
+    p.add_argument("--auth", choices=sorted(AUTHS), default=None,
+                   help="checked against the run's .meta.json, which says it (default psk)")
     a = ap.parse_args()
 
     def on_signal(signum, _frame):

@@ -1,10 +1,12 @@
 # Completion-time CDFs, one panel per loss rate, one line per implementation.
-# gnuplot -e "datadir='DIR'; out='FILE.png'; losses='0 10 30 50'; impls='petrel ...'; cap=120" bench/plot_cdf.gp
+# gnuplot -e "datadir='DIR'; out='FILE.png'; losses='0 10 30 50'; impls='petrel ...'; cap=120; hs='TITLE'" bench/plot_cdf.gp
+# hs names the handshake in the title (default: the PSK one).
 # DIR holds cdf_LOSS_IMPL.dat files ("seconds fraction" lines) written by
 # bench/hsbench.py report. Runs that failed never complete, so a line that
 # ends below 1 shows the share of failures.
 
 if (!exists("cap")) cap = 120
+if (!exists("hs")) hs = "DTLS 1.2 PSK handshake (TLS\\_PSK\\_WITH\\_AES\\_128\\_CCM\\_8)"
 n = words(losses)
 cols = (n > 1) ? 2 : 1
 rows = int((n + cols - 1) / cols)
@@ -33,7 +35,7 @@ set label 1 "cap" at cap, graph 0.97 right offset -0.5, 0 tc rgb "#666666"
 color(i) = word("#1f77b4 #17becf #d62728 #2ca02c #9467bd #ff7f0e", i)
 dash(i) = (i <= 2) ? 1 : 2
 
-set multiplot layout rows, cols title "DTLS 1.2 PSK handshake (TLS\\_PSK\\_WITH\\_AES\\_128\\_CCM\\_8) through petrel proxy, 25 ms one-way delay, same seeds for every implementation\n" font "Sans,13"
+set multiplot layout rows, cols title hs . "\nthrough petrel proxy, 25 ms one-way delay, same seeds for every implementation\n" font "Sans,13"
 do for [p = 1:n] {
     L = word(losses, p)
     set title sprintf("%s %% loss in both directions", L)

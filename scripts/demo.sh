@@ -3,7 +3,8 @@
 # runs a real DTLS 1.2 PSK handshake and echo on loopback between the
 # petrel server and the petrel client, through `petrel proxy` dropping 30 %
 # of the datagrams each way (seeded, so the same datagrams are lost every
-# time), printing what each side and the proxy saw.
+# time), printing what each side and the proxy saw; then the same with
+# certificates (an ECDSA chain from the test PKI, verified by the client).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -68,3 +69,42 @@ cat "$work/server.log"
 echo
 echo "== what the proxy did"
 cat "$work/proxy.log"
+
+# The same with certificates: an ECDSA server chain from the test PKI, a
+# client that checks it against the test CA and the name 127.0.0.1, through
+# the same lossy link (seed 3).
+pki=tests/pki
+echo
+echo "== certificates: ECDSA server chain (tests/pki), client verifying against the test CA"
+"$petrel" server --dtls --listen 127.0.0.1:0 --port-file "$work/cert.port" \
+    --cert "$pki/ec-server-chain.pem" --key "$pki/ec-server.key" --echo --once \
+    >"$work/cert-server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+    [ -s "$work/cert.port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/cert-server.log"; exit 1; }
+    sleep 0.05
+done
+[ -s "$work/cert.port" ] || { echo "server did not start"; cat "$work/cert-server.log"; exit 1; }
+"$petrel" proxy --listen 127.0.0.1:0 --forward "127.0.0.1:$(cat "$work/cert.port")" --loss 30% \
+    --delay 25ms --seed 3 --port-file "$work/cert-proxy.port" >"$work/cert-proxy.log" 2>&1 &
+proxy_pid=$!
+for _ in $(seq 100); do
+    [ -s "$work/cert-proxy.port" ] && break
+    sleep 0.05
+done
+[ -s "$work/cert-proxy.port" ] || { echo "proxy did not start"; cat "$work/cert-proxy.log"; exit 1; }
+"$petrel" client --dtls --connect "127.0.0.1:$(cat "$work/cert-proxy.port")" \
+    --ca "$pki/ca-all.pem" --servername 127.0.0.1 \
+    --send "hello over DTLS 1.2 with certificates" --timeout 120000
+for _ in $(seq 60); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+done
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" || true
+server_pid=
+kill "$proxy_pid"
+wait "$proxy_pid" || true
+proxy_pid=
+grep -v '^listening' "$work/cert-server.log"
