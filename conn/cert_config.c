@@ -59,6 +59,27 @@ static int read_file(const petrel_platform *p, const char *path, uint8_t **out, 
     return rc;
 }
 
+/* A loader of file contents (one of the _mem calls, adapted). */
+typedef int (*mem_loader)(petrel_config *cfg, const uint8_t *data, size_t len, const void *arg);
+
+/* Reads path and hands its bytes to load; an empty file is empty_error.
+ * The buffer is wiped before it is freed (it may hold a private key), and
+ * a failure is logged with the file's name. */
+static int load_file(petrel_config *cfg, const char *path, mem_loader load, const void *arg,
+                     int empty_error)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    PETREL_TRY(read_file(&cfg->platform, path, &data, &len));
+    int rc = len ? load(cfg, data, len, arg) : empty_error;
+    platform_free_secret(&cfg->platform, data, len);
+    if (rc < 0)
+        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: %s", path, petrel_strerror(rc));
+    return rc;
+}
+
 /* ---- the own chain ---- */
 
 /* Collects the certificates cert_decode hands out into one buffer. */
@@ -134,18 +155,15 @@ int petrel_config_load_cert_chain_mem(petrel_config *cfg, const uint8_t *data, s
     return 0;
 }
 
+static int chain_loader(petrel_config *cfg, const uint8_t *data, size_t len, const void *arg)
+{
+    (void)arg;
+    return petrel_config_load_cert_chain_mem(cfg, data, len);
+}
+
 int petrel_config_load_cert_chain_file(petrel_config *cfg, const char *path)
 {
-    if (!cfg)
-        return PETREL_ERR_ARG;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    PETREL_TRY(read_file(&cfg->platform, path, &data, &len));
-    int rc = len ? petrel_config_load_cert_chain_mem(cfg, data, len) : PETREL_ERR_CERT_PARSE;
-    platform_free(&cfg->platform, data);
-    if (rc < 0)
-        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: %s", path, petrel_strerror(rc));
-    return rc;
+    return load_file(cfg, path, chain_loader, NULL, PETREL_ERR_CERT_PARSE);
 }
 
 /* ---- the private key ---- */
@@ -170,23 +188,14 @@ int petrel_config_load_key_mem(petrel_config *cfg, const uint8_t *data, size_t l
     return 0;
 }
 
+static int key_loader(petrel_config *cfg, const uint8_t *data, size_t len, const void *password)
+{
+    return petrel_config_load_key_mem(cfg, data, len, password);
+}
+
 int petrel_config_load_key_file(petrel_config *cfg, const char *path, const char *password)
 {
-    if (!cfg)
-        return PETREL_ERR_ARG;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    PETREL_TRY(read_file(&cfg->platform, path, &data, &len));
-    int rc = len ? petrel_config_load_key_mem(cfg, data, len, password) : PETREL_ERR_KEY_PARSE;
-    platform_free_secret(&cfg->platform, data, len);
-    if (rc == PETREL_ERR_WRONG_PASSWORD)
-        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: encrypted key, password %s", path,
-                     password ? "wrong" : "missing");
-    else if (rc == PETREL_ERR_KEY_PARSE)
-        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: not a private key", path);
-    else if (rc < 0)
-        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: %s", path, petrel_strerror(rc));
-    return rc;
+    return load_file(cfg, path, key_loader, password, PETREL_ERR_KEY_PARSE);
 }
 
 int petrel_config_load_credentials_mem(petrel_config *cfg, const uint8_t *chain, size_t chain_len,
@@ -259,19 +268,15 @@ int petrel_config_load_ca_mem(petrel_config *cfg, const uint8_t *data, size_t le
     return prov(cfg)->cert_decode(data, len, add_anchor, cfg);
 }
 
+static int ca_loader(petrel_config *cfg, const uint8_t *data, size_t len, const void *arg)
+{
+    (void)arg;
+    return petrel_config_load_ca_mem(cfg, data, len);
+}
+
 int petrel_config_load_ca_file(petrel_config *cfg, const char *path)
 {
-    if (!cfg)
-        return PETREL_ERR_ARG;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    PETREL_TRY(read_file(&cfg->platform, path, &data, &len));
-    int rc = len ? petrel_config_load_ca_mem(cfg, data, len) : PETREL_ERR_CERT_PARSE;
-    platform_free(&cfg->platform, data);
-    if (rc == PETREL_ERR_CERT_PARSE)
-        platform_log(&cfg->platform, PETREL_LOG_ERROR, "%s: no CA certificate could be parsed",
-                     path);
-    return rc;
+    return load_file(cfg, path, ca_loader, NULL, PETREL_ERR_CERT_PARSE);
 }
 
 int petrel_config_load_ca_dir(petrel_config *cfg, const char *dir)
@@ -394,16 +399,15 @@ int petrel_config_add_pinned_key(petrel_config *cfg, const uint8_t *data, size_t
     return 0;
 }
 
+static int pin_loader(petrel_config *cfg, const uint8_t *data, size_t len, const void *arg)
+{
+    (void)arg;
+    return petrel_config_add_pinned_key(cfg, data, len);
+}
+
 int petrel_config_add_pinned_key_file(petrel_config *cfg, const char *path)
 {
-    if (!cfg)
-        return PETREL_ERR_ARG;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    PETREL_TRY(read_file(&cfg->platform, path, &data, &len));
-    int rc = len ? petrel_config_add_pinned_key(cfg, data, len) : PETREL_ERR_KEY_PARSE;
-    platform_free(&cfg->platform, data);
-    return rc;
+    return load_file(cfg, path, pin_loader, NULL, PETREL_ERR_KEY_PARSE);
 }
 
 void conn_config_free_certs(petrel_config *cfg)
