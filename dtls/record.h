@@ -1,7 +1,7 @@
 /*
- * DTLS 1.2 records (RFC 6347 §4.1) and their AEAD protection (RFC 5246
- * §6.2.3.3; nonces per RFC 5288/6655 for AES-GCM/CCM and RFC 7905 for
- * ChaCha20-Poly1305).
+ * DTLS 1.2 records (RFC 6347 §4.1) and their AEAD protection, which
+ * handshake/protect.c does for DTLS and TLS alike with seq_num = epoch +
+ * sequence_number.
  *
  *   struct { ContentType type; ProtocolVersion version; uint16 epoch;
  *            uint48 sequence_number; uint16 length; opaque fragment[length]; }
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "common/cursor.h"
+#include "handshake/protect.h"
 #include "handshake/suites.h"
 
 #define DTLS_RECORD_HEADER_LEN 13
@@ -39,13 +40,9 @@ typedef struct dtls_record {
     size_t length;
 } dtls_record;
 
-/* The protection state of one epoch in one direction; suite NULL means the
- * NULL cipher of epoch 0. */
-typedef struct dtls_cipher {
-    const hs_suite *suite;
-    crypto_aead_key *key;
-    uint8_t iv[CRYPTO_AEAD_NONCE_LEN];
-} dtls_cipher;
+/* The protection state of one epoch in one direction (shared with TLS:
+ * handshake/protect.h); suite NULL means the NULL cipher of epoch 0. */
+typedef hs_record_cipher dtls_cipher;
 
 /*
  * Reads one record header and its fragment view from r, which reads the
