@@ -105,6 +105,22 @@ void *platform_realloc(const petrel_platform *p, void *ptr, size_t size)
     return p->realloc(p->alloc_ref, ptr, size ? size : 1);
 }
 
+int platform_buffer_reserve(const petrel_platform *p, uint8_t **buf, size_t *cap, size_t need,
+                            size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t grown_cap = *cap ? *cap : first;
+    while (grown_cap < need)
+        grown_cap *= 2;
+    uint8_t *grown = platform_realloc(p, *buf, grown_cap);
+    if (!grown)
+        return PETREL_ERR_NOMEM;
+    *buf = grown;
+    *cap = grown_cap;
+    return 0;
+}
+
 void platform_free(const petrel_platform *p, void *ptr)
 {
     if (ptr)

@@ -35,6 +35,11 @@ void *platform_calloc(const petrel_platform *p, size_t count, size_t size);
 /* Like the C library realloc, through the hook; on NULL, ptr is intact. */
 void *platform_realloc(const petrel_platform *p, void *ptr, size_t size);
 void platform_free(const petrel_platform *p, void *ptr);
+/* Grows *buf (capacity *cap) to hold at least need bytes, doubling from
+ * first (or the current capacity); the contents are kept. On failure
+ * (PETREL_ERR_NOMEM) *buf and *cap are untouched. */
+PETREL_MUST_CHECK int platform_buffer_reserve(const petrel_platform *p, uint8_t **buf, size_t *cap,
+                                              size_t need, size_t first);
 /* Zeroes len bytes at ptr before freeing (for secrets). */
 void platform_free_secret(const petrel_platform *p, void *ptr, size_t len);
 uint64_t platform_now_ms(const petrel_platform *p);

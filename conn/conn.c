@@ -1,8 +1,8 @@
 /*
  * The public engine API: petrel_config and petrel_conn. A connection owns
- * one handshake (handshake/) and one record layer (dtls/), wires them
- * through hs_record_ops, and turns their events into the MatrixSSL-style
- * buffer flow of petrel.h.
+ * one handshake (handshake/) and one record layer (dtls/ for datagrams,
+ * tls/ for streams), wires them through hs_record_ops, and turns their
+ * events into the MatrixSSL-style buffer flow of petrel.h.
  */
 #include <string.h>
 
@@ -269,21 +269,31 @@ int petrel_server_check_hello(const petrel_config *cfg, const uint8_t *peer_id, 
 petrel_conn *petrel_conn_new(const petrel_config *cfg, petrel_role role, petrel_mode mode,
                              const uint8_t *peer_id, size_t peer_id_len)
 {
-    if (!cfg || mode != PETREL_DATAGRAM || (role != PETREL_CLIENT && role != PETREL_SERVER) ||
-        peer_id_len > DTLS_PEER_ID_MAX || (peer_id_len && !peer_id))
+    if (!cfg || (mode != PETREL_DATAGRAM && mode != PETREL_STREAM) ||
+        (role != PETREL_CLIENT && role != PETREL_SERVER) || peer_id_len > DTLS_PEER_ID_MAX ||
+        (peer_id_len && !peer_id))
         return NULL;
     petrel_conn *conn = platform_calloc(&cfg->platform, 1, sizeof(*conn));
     if (!conn)
         return NULL;
     conn->cfg = cfg;
     conn->role = role;
+    conn->mode = mode;
     bool server = role == PETREL_SERVER;
+    bool datagram = mode == PETREL_DATAGRAM;
     conn->readbuf = platform_alloc(&cfg->platform, CONN_READBUF_LEN);
-    if (!conn->readbuf ||
-        dtls_layer_init(&conn->dtls, &cfg->platform, cfg->hs.prov, &cfg->dtls, &cfg->cookies,
-                        &conn->hs, server, peer_id, peer_id_len) < 0 ||
-        hs_init(&conn->hs, &cfg->hs, &cfg->platform, &dtls_record_ops, &conn->dtls, server, true) <
-            0) {
+    int rc = conn->readbuf ? 0 : PETREL_ERR_NOMEM;
+    if (rc == 0 && datagram)
+        rc = dtls_layer_init(&conn->dtls, &cfg->platform, cfg->hs.prov, &cfg->dtls, &cfg->cookies,
+                             &conn->hs, server, peer_id, peer_id_len);
+    else if (rc == 0)
+        rc = tls_layer_init(&conn->tls, &cfg->platform, cfg->hs.prov, cfg->dtls.max_message_len,
+                            &conn->hs, server);
+    if (rc == 0)
+        rc = hs_init(&conn->hs, &cfg->hs, &cfg->platform,
+                     datagram ? &dtls_record_ops : &tls_record_ops,
+                     datagram ? (void *)&conn->dtls : (void *)&conn->tls, server, datagram);
+    if (rc < 0) {
         petrel_conn_free(conn);
         return NULL;
     }
@@ -298,14 +308,33 @@ void petrel_conn_free(petrel_conn *conn)
         return;
     const petrel_platform *p = &conn->cfg->platform;
     hs_free(&conn->hs);
-    dtls_layer_free(&conn->dtls);
+    if (conn->mode == PETREL_STREAM)
+        tls_layer_free(&conn->tls);
+    else
+        dtls_layer_free(&conn->dtls);
     platform_free(p, conn->readbuf);
     platform_free_secret(p, conn, sizeof(*conn));
 }
 
+static bool is_stream(const petrel_conn *conn)
+{
+    return conn->mode == PETREL_STREAM;
+}
+
+static bool output_pending(const petrel_conn *conn)
+{
+    return is_stream(conn) ? tls_out_pending(&conn->tls) > 0 : conn->dtls.dgram_count > 0;
+}
+
 static int pending_status(const petrel_conn *conn)
 {
-    return conn->dtls.dgram_count ? PETREL_REQUEST_SEND : PETREL_REQUEST_RECV;
+    return output_pending(conn) ? PETREL_REQUEST_SEND : PETREL_REQUEST_RECV;
+}
+
+static int write_alert(petrel_conn *conn, uint8_t level, uint8_t description)
+{
+    return is_stream(conn) ? tls_write_alert(&conn->tls, level, description)
+                           : dtls_write_alert(&conn->dtls, level, description);
 }
 
 /* Records a fatal error: the alert it calls for goes out (best effort), and
@@ -318,7 +347,7 @@ static int fail(petrel_conn *conn, int error)
     /* The certificate callback may have chosen the alert itself. */
     int alert = conn->hs.alert ? conn->hs.alert : petrel_error_alert(error);
     if (alert && !conn->close_sent && petrel_error_class_of(error) != PETREL_ERRCLASS_PEER &&
-        dtls_write_alert(&conn->dtls, 2, (uint8_t)alert) == 0)
+        write_alert(conn, 2, (uint8_t)alert) == 0)
         conn->close_sent = true;
     platform_log(&conn->cfg->platform, PETREL_LOG_INFO, "connection failed: %s (%s)",
                  petrel_strerror(error), petrel_error_name(error));
@@ -341,53 +370,97 @@ int petrel_get_readbuf(petrel_conn *conn, uint8_t **buf)
 {
     if (!conn || !buf)
         return PETREL_ERR_ARG;
-    *buf = conn->readbuf;
-    return CONN_READBUF_LEN;
+    if (!is_stream(conn)) {
+        *buf = conn->readbuf;
+        return CONN_READBUF_LEN;
+    }
+    /* Keep only the unprocessed tail (a partial record) at the front, so
+     * that a whole record always fits after it. */
+    if (conn->in_pos) {
+        memmove(conn->readbuf, conn->readbuf + conn->in_pos, conn->in_len - conn->in_pos);
+        conn->in_len -= conn->in_pos;
+        conn->in_pos = 0;
+    }
+    *buf = conn->readbuf + conn->in_len;
+    return (int)(CONN_READBUF_LEN - conn->in_len);
 }
 
-/* Runs the record layer over the rest of the datagram until it has
- * something to report. */
+/* One event from the record layer: the datagram mode's rest of the
+ * datagram, or the stream mode's whole records held in readbuf. */
+static int next_event(petrel_conn *conn, int *event, const uint8_t **d, size_t *n)
+{
+    if (!is_stream(conn)) {
+        dtls_event ev;
+        int rc = dtls_read_next(&conn->dtls, &conn->input, conn->readbuf, &ev, d, n);
+        *event = ev == DTLS_EVENT_APP_DATA             ? PETREL_APP_DATA
+                 : ev == DTLS_EVENT_HANDSHAKE_COMPLETE ? PETREL_HANDSHAKE_COMPLETE
+                 : ev == DTLS_EVENT_ALERT              ? PETREL_RECEIVED_ALERT
+                                                       : PETREL_SUCCESS;
+        return rc;
+    }
+    tls_event ev;
+    size_t used;
+    int rc = tls_read_next(&conn->tls, conn->readbuf + conn->in_pos, conn->in_len - conn->in_pos,
+                           &used, &ev, d, n);
+    conn->in_pos += used;
+    *event = ev == TLS_EVENT_APP_DATA             ? PETREL_APP_DATA
+             : ev == TLS_EVENT_HANDSHAKE_COMPLETE ? PETREL_HANDSHAKE_COMPLETE
+             : ev == TLS_EVENT_ALERT              ? PETREL_RECEIVED_ALERT
+                                                  : PETREL_SUCCESS;
+    return rc;
+}
+
+static const uint8_t *last_alert(const petrel_conn *conn)
+{
+    if (is_stream(conn))
+        return conn->tls.have_alert ? conn->tls.last_alert : NULL;
+    return conn->dtls.have_alert ? conn->dtls.last_alert : NULL;
+}
+
+/* Runs the record layer over the input until it has something to report. */
 static int process(petrel_conn *conn, const uint8_t **data, size_t *len)
 {
     const uint8_t *d = NULL;
     size_t n = 0;
-    dtls_event ev;
+    int event;
     if (conn->error)
         return conn->error;
-    int rc = dtls_read_next(&conn->dtls, &conn->input, conn->readbuf, &ev, &d, &n);
+    int rc = next_event(conn, &event, &d, &n);
     if (rc < 0)
         return fail(conn, rc);
     if (data)
         *data = d;
     if (len)
         *len = n;
-    switch (ev) {
-    case DTLS_EVENT_APP_DATA:
-        return PETREL_APP_DATA;
-    case DTLS_EVENT_HANDSHAKE_COMPLETE:
-        return PETREL_HANDSHAKE_COMPLETE;
-    case DTLS_EVENT_ALERT:
+    if (event == PETREL_RECEIVED_ALERT) {
         /* RFC 5246 §7.2.1: answer close_notify with close_notify. */
-        if (conn->dtls.last_alert[1] == 0 && !conn->close_received) {
+        if (last_alert(conn)[1] == 0 && !conn->close_received) {
             conn->close_received = true;
-            if (!conn->close_sent && dtls_write_alert(&conn->dtls, 1, 0) == 0)
+            if (!conn->close_sent && write_alert(conn, 1, 0) == 0)
                 conn->close_sent = true;
         }
-        return PETREL_RECEIVED_ALERT;
-    case DTLS_EVENT_NONE:
-        break;
     }
+    if (event != PETREL_SUCCESS)
+        return event;
     return pending_status(conn);
 }
 
 int petrel_received(petrel_conn *conn, size_t n, const uint8_t **data, size_t *len)
 {
-    if (!conn || n > CONN_READBUF_LEN)
+    if (!conn)
         return PETREL_ERR_ARG;
     if (conn->error)
         return conn->error;
-    conn->dtls.stats.datagrams_received++;
-    conn->input = cursor_reader_init(conn->readbuf, n);
+    if (is_stream(conn)) {
+        if (n > CONN_READBUF_LEN - conn->in_len)
+            return PETREL_ERR_ARG;
+        conn->in_len += n;
+    } else {
+        if (n > CONN_READBUF_LEN)
+            return PETREL_ERR_ARG;
+        conn->dtls.stats.datagrams_received++;
+        conn->input = cursor_reader_init(conn->readbuf, n);
+    }
     return process(conn, data, len);
 }
 
@@ -398,11 +471,28 @@ int petrel_processed(petrel_conn *conn, const uint8_t **data, size_t *len)
     return process(conn, data, len);
 }
 
+int petrel_received_eof(petrel_conn *conn)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    if (!is_stream(conn))
+        return PETREL_ERR_STATE;
+    if (conn->close_received)
+        return 0;
+    if (conn->error)
+        return conn->error;
+    platform_log(&conn->cfg->platform, PETREL_LOG_WARNING,
+                 "the stream ended without close_notify%s",
+                 conn->in_len > conn->in_pos ? ", inside a record" : "");
+    return fail(conn, PETREL_ERR_TRUNCATION);
+}
+
 int petrel_get_outdata(petrel_conn *conn, const uint8_t **buf)
 {
     if (!conn || !buf)
         return PETREL_ERR_ARG;
-    return (int)dtls_out_peek(&conn->dtls, buf);
+    size_t n = is_stream(conn) ? tls_out_peek(&conn->tls, buf) : dtls_out_peek(&conn->dtls, buf);
+    return (int)n;
 }
 
 int petrel_sent(petrel_conn *conn, size_t n)
@@ -410,12 +500,18 @@ int petrel_sent(petrel_conn *conn, size_t n)
     const uint8_t *buf;
     if (!conn)
         return PETREL_ERR_ARG;
+    if (is_stream(conn)) {
+        if (n == 0 || n > tls_out_pending(&conn->tls))
+            return PETREL_ERR_ARG;
+        tls_out_consume(&conn->tls, n);
+        return output_pending(conn) ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
+    }
     size_t pending = dtls_out_peek(&conn->dtls, &buf);
     /* A datagram goes out whole or not at all. */
     if (pending == 0 || n != pending)
         return PETREL_ERR_ARG;
     dtls_out_pop(&conn->dtls);
-    return conn->dtls.dgram_count ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
+    return output_pending(conn) ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
 }
 
 static int ready_for_app_data(const petrel_conn *conn)
@@ -432,7 +528,10 @@ int petrel_encode_to_outdata(petrel_conn *conn, const uint8_t *data, size_t len)
     if (!conn || (len && !data))
         return PETREL_ERR_ARG;
     PETREL_TRY(ready_for_app_data(conn));
-    PETREL_TRY(dtls_write_app_data(&conn->dtls, data, len));
+    if (is_stream(conn))
+        PETREL_TRY(tls_write_app_data(&conn->tls, data, len));
+    else
+        PETREL_TRY(dtls_write_app_data(&conn->dtls, data, len));
     return PETREL_REQUEST_SEND;
 }
 
@@ -442,7 +541,10 @@ int petrel_get_writebuf(petrel_conn *conn, uint8_t **buf)
     if (!conn || !buf)
         return PETREL_ERR_ARG;
     PETREL_TRY(ready_for_app_data(conn));
-    PETREL_TRY(dtls_writebuf(&conn->dtls, buf, &cap));
+    if (is_stream(conn))
+        PETREL_TRY(tls_writebuf(&conn->tls, buf, &cap));
+    else
+        PETREL_TRY(dtls_writebuf(&conn->dtls, buf, &cap));
     return (int)cap;
 }
 
@@ -451,13 +553,18 @@ int petrel_encode_writebuf(petrel_conn *conn, size_t len)
     if (!conn)
         return PETREL_ERR_ARG;
     PETREL_TRY(ready_for_app_data(conn));
-    PETREL_TRY(dtls_writebuf_commit(&conn->dtls, len));
+    if (is_stream(conn))
+        PETREL_TRY(tls_writebuf_commit(&conn->tls, len));
+    else
+        PETREL_TRY(dtls_writebuf_commit(&conn->dtls, len));
     return PETREL_REQUEST_SEND;
 }
 
 int petrel_max_payload(const petrel_conn *conn)
 {
-    return conn ? (int)dtls_max_payload(&conn->dtls) : PETREL_ERR_ARG;
+    if (!conn)
+        return PETREL_ERR_ARG;
+    return is_stream(conn) ? TLS_MAX_PLAINTEXT : (int)dtls_max_payload(&conn->dtls);
 }
 
 int petrel_close_notify(petrel_conn *conn)
@@ -466,14 +573,14 @@ int petrel_close_notify(petrel_conn *conn)
         return PETREL_ERR_ARG;
     if (conn->close_sent)
         return PETREL_ERR_STATE;
-    PETREL_TRY(dtls_write_alert(&conn->dtls, 1, 0));
+    PETREL_TRY(write_alert(conn, 1, 0));
     conn->close_sent = true;
     return PETREL_REQUEST_SEND;
 }
 
 int64_t petrel_next_timeout(const petrel_conn *conn)
 {
-    if (!conn || conn->error || !conn->dtls.timer.deadline)
+    if (!conn || conn->error || is_stream(conn) || !conn->dtls.timer.deadline)
         return -1;
     uint64_t now = platform_now_ms(&conn->cfg->platform);
     uint64_t deadline = conn->dtls.timer.deadline;
@@ -486,18 +593,21 @@ int petrel_handle_timeout(petrel_conn *conn)
         return PETREL_ERR_ARG;
     if (conn->error)
         return conn->error;
+    if (is_stream(conn))
+        return PETREL_SUCCESS; /* a stream has no timers */
     int rc = dtls_handle_timeout(&conn->dtls, platform_now_ms(&conn->cfg->platform));
     if (rc < 0)
         return fail(conn, rc);
-    return conn->dtls.dgram_count ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
+    return output_pending(conn) ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
 }
 
 int petrel_set_pmtu(petrel_conn *conn, size_t pmtu)
 {
     if (!conn || pmtu < DTLS_MIN_PMTU || pmtu > DTLS_MAX_PMTU)
         return PETREL_ERR_ARG;
-    /* Queued datagrams were cut for the old size; only later ones change. */
-    if (conn->dtls.dgram_count)
+    /* Queued datagrams were cut for the old size; only later ones change.
+     * A stream has no PMTU. */
+    if (is_stream(conn) || conn->dtls.dgram_count)
         return PETREL_ERR_STATE;
     conn->dtls.pmtu = pmtu;
     return 0;
@@ -506,6 +616,16 @@ int petrel_set_pmtu(petrel_conn *conn, size_t pmtu)
 bool petrel_handshake_complete(const petrel_conn *conn)
 {
     return conn && hs_is_complete(&conn->hs);
+}
+
+petrel_mode petrel_conn_mode(const petrel_conn *conn)
+{
+    return conn ? conn->mode : PETREL_DATAGRAM;
+}
+
+bool petrel_peer_closed(const petrel_conn *conn)
+{
+    return conn && conn->close_received;
 }
 
 uint16_t petrel_cipher_suite(const petrel_conn *conn)
@@ -527,6 +647,11 @@ void petrel_get_stats(const petrel_conn *conn, petrel_conn_stats *stats)
 {
     if (!conn || !stats)
         return;
+    memset(stats, 0, sizeof(*stats));
+    if (is_stream(conn)) {
+        stats->records_accepted = conn->tls.stats.records_received;
+        return;
+    }
     const dtls_stats *s = &conn->dtls.stats;
     stats->datagrams_sent = s->datagrams_sent;
     stats->datagrams_received = s->datagrams_received;
@@ -544,12 +669,13 @@ int petrel_conn_error(const petrel_conn *conn)
 
 bool petrel_last_alert(const petrel_conn *conn, int *level, int *description)
 {
-    if (!conn || !conn->dtls.have_alert)
+    const uint8_t *alert = conn ? last_alert(conn) : NULL;
+    if (!alert)
         return false;
     if (level)
-        *level = conn->dtls.last_alert[0];
+        *level = alert[0];
     if (description)
-        *description = conn->dtls.last_alert[1];
+        *description = alert[1];
     return true;
 }
 
@@ -570,8 +696,9 @@ size_t petrel_conn_memory(const petrel_conn *conn)
         return 0;
     /* The peer's certificates are kept for petrel_peer_certificate. */
     size_t chain = conn->hs.peer_chain_offsets[conn->hs.peer_chain_count];
-    return sizeof(*conn) + CONN_READBUF_LEN + dtls_layer_memory(&conn->dtls) - sizeof(conn->dtls) +
-           chain;
+    size_t layer = is_stream(conn) ? tls_layer_memory(&conn->tls) - sizeof(conn->tls)
+                                   : dtls_layer_memory(&conn->dtls) - sizeof(conn->dtls);
+    return sizeof(*conn) + CONN_READBUF_LEN + layer + chain;
 }
 
 int petrel_export_master_secret(const petrel_conn *conn, uint8_t out[48])

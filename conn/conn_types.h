@@ -6,6 +6,7 @@
 
 #include "dtls/dtls.h"
 #include "handshake/handshake.h"
+#include "tls/tls.h"
 
 struct petrel_config {
     petrel_platform platform;
@@ -17,14 +18,22 @@ struct petrel_config {
 struct petrel_conn {
     const petrel_config *cfg;
     petrel_role role;
+    petrel_mode mode;
     hs_ctx hs;
-    dtls_layer dtls;
+    /* The record layer the mode chose; hs_ctx talks to it through
+     * dtls_record_ops or tls_record_ops. */
+    union {
+        dtls_layer dtls; /* PETREL_DATAGRAM */
+        tls_layer tls;   /* PETREL_STREAM */
+    };
     int error; /* sticky: once failed, always failed */
     bool close_sent;
     bool close_received;
     void *app_data;      /* petrel_conn_set_app_data */
-    uint8_t *readbuf;    /* one datagram */
-    cursor_reader input; /* what is left of it */
+    uint8_t *readbuf;    /* one datagram, or a window of the stream */
+    cursor_reader input; /* datagram: what is left of it */
+    size_t in_len;       /* stream: bytes held in readbuf */
+    size_t in_pos;       /* stream: bytes of them already processed */
 };
 
 /* Releases everything conn/cert_config.c loaded into cfg. */

@@ -20,24 +20,6 @@ static void drop(dtls_layer *l, size_t bytes)
  * The output queue
  * ====================================================================== */
 
-/* Grows *buf (capacity *cap) to hold at least need bytes, doubling from
- * first; the contents are kept. */
-static int buffer_reserve(const petrel_platform *platform, uint8_t **buf, size_t *cap, size_t need,
-                          size_t first)
-{
-    if (need <= *cap)
-        return 0;
-    size_t grown_cap = *cap ? *cap : first;
-    while (grown_cap < need)
-        grown_cap *= 2;
-    uint8_t *grown = platform_realloc(platform, *buf, grown_cap);
-    if (!grown)
-        return PETREL_ERR_NOMEM;
-    *buf = grown;
-    *cap = grown_cap;
-    return 0;
-}
-
 /* Room for one more datagram of up to pmtu bytes at out + out_len. */
 static int out_reserve(dtls_layer *l)
 {
@@ -45,7 +27,8 @@ static int out_reserve(dtls_layer *l)
         return PETREL_ERR_LIMIT;
     if (l->dgram_count == 0)
         l->out_len = l->out_head = 0;
-    return buffer_reserve(l->platform, &l->out, &l->out_cap, l->out_len + l->pmtu, 4 * l->pmtu);
+    return platform_buffer_reserve(l->platform, &l->out, &l->out_cap, l->out_len + l->pmtu,
+                                   4 * l->pmtu);
 }
 
 static cursor_writer out_begin(dtls_layer *l)
@@ -103,8 +86,8 @@ static int flight_append(dtls_layer *l, size_t len, uint8_t **at)
 {
     if (l->entry_count >= DTLS_FLIGHT_MAX_ENTRIES)
         return PETREL_ERR_LIMIT;
-    PETREL_TRY(
-        buffer_reserve(l->platform, &l->flight_buf, &l->flight_cap, l->flight_len + len, 1024));
+    PETREL_TRY(platform_buffer_reserve(l->platform, &l->flight_buf, &l->flight_cap,
+                                       l->flight_len + len, 1024));
     *at = l->flight_buf + l->flight_len;
     return 0;
 }
@@ -209,26 +192,12 @@ static int ops_send_ccs(void *rl)
     return 0;
 }
 
-static int cipher_init(dtls_layer *l, dtls_cipher *c, const hs_suite *suite,
-                       const hs_traffic_keys *keys)
-{
-    const crypto_aead_alg *aead = l->prov->aead(suite->aead);
-    if (!aead)
-        return PETREL_ERR_UNSUPPORTED;
-    crypto_aead_key_free(c->key);
-    memset(c, 0, sizeof(*c));
-    PETREL_TRY(aead->key_new(aead, keys->key, &c->key));
-    c->suite = suite;
-    memcpy(c->iv, keys->iv, sizeof(c->iv));
-    return 0;
-}
-
 static int ops_set_write_cipher(void *rl, const hs_suite *suite, const hs_traffic_keys *keys)
 {
     dtls_layer *l = rl;
     if (l->write_epoch != 0)
         return PETREL_ERR_STATE; /* renegotiation is not supported yet */
-    PETREL_TRY(cipher_init(l, &l->write_cipher[1], suite, keys));
+    PETREL_TRY(hs_record_cipher_init(&l->write_cipher[1], l->prov, suite, keys));
     l->write_epoch = 1;
     l->write_seq[1] = 0;
     return 0;
@@ -239,7 +208,7 @@ static int ops_set_read_cipher(void *rl, const hs_suite *suite, const hs_traffic
     dtls_layer *l = rl;
     if (l->read_epoch != 0)
         return PETREL_ERR_STATE;
-    PETREL_TRY(cipher_init(l, &l->read_cipher[1], suite, keys));
+    PETREL_TRY(hs_record_cipher_init(&l->read_cipher[1], l->prov, suite, keys));
     dtls_replay_init(&l->replay[1], l->cfg->replay_window);
     l->read_epoch = 1;
     return 0;
@@ -313,8 +282,8 @@ int dtls_layer_init(dtls_layer *l, const petrel_platform *platform, const crypto
 void dtls_layer_free(dtls_layer *l)
 {
     for (size_t i = 0; i < 2; i++) {
-        crypto_aead_key_free(l->write_cipher[i].key);
-        crypto_aead_key_free(l->read_cipher[i].key);
+        hs_record_cipher_clear(&l->write_cipher[i]);
+        hs_record_cipher_clear(&l->read_cipher[i]);
     }
     dtls_reassembler_free(&l->reassembler);
     platform_free(l->platform, l->flight_buf);

@@ -3,6 +3,27 @@
 
 #include <string.h>
 
+int hs_record_cipher_init(hs_record_cipher *c, const crypto_provider *prov, const hs_suite *suite,
+                          const hs_traffic_keys *keys)
+{
+    const crypto_aead_alg *aead = prov->aead(suite->aead);
+    if (!aead)
+        return PETREL_ERR_UNSUPPORTED;
+    crypto_aead_key *key;
+    PETREL_TRY(aead->key_new(aead, keys->key, &key));
+    hs_record_cipher_clear(c);
+    c->key = key;
+    c->suite = suite;
+    memcpy(c->iv, keys->iv, sizeof(c->iv));
+    return 0;
+}
+
+void hs_record_cipher_clear(hs_record_cipher *c)
+{
+    crypto_aead_key_free(c->key);
+    petrel_wipe(c, sizeof(*c));
+}
+
 size_t hs_protect_explicit_len(const hs_record_cipher *c)
 {
     return c && c->suite ? c->suite->explicit_nonce_len : 0;

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/provider.h"
+#include "handshake/keys.h"
 #include "handshake/suites.h"
 
 /* The protection state of one direction; suite NULL is the NULL cipher of
@@ -26,6 +28,12 @@ typedef struct hs_record_cipher {
     crypto_aead_key *key;
     uint8_t iv[CRYPTO_AEAD_NONCE_LEN];
 } hs_record_cipher;
+
+/* Sets c up for suite with the traffic keys (replacing any key it held);
+ * on failure c is unchanged. hs_record_cipher_clear frees the key. */
+PETREL_MUST_CHECK int hs_record_cipher_init(hs_record_cipher *c, const crypto_provider *prov,
+                                            const hs_suite *suite, const hs_traffic_keys *keys);
+void hs_record_cipher_clear(hs_record_cipher *c);
 
 /* Bytes the protected fragment carries before the plaintext (the explicit
  * nonce) and in all (explicit nonce + tag); 0 for the NULL cipher. */

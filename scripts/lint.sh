@@ -10,7 +10,7 @@ if ! clang-format --dry-run -Werror "${files[@]}"; then
     echo "lint: run clang-format -i on the files above" >&2
     status=1
 fi
-lib_dirs=(common crypto handshake dtls tls conn transport)
+lib_dirs=(common crypto handshake dtls tls conn transport matrixssl)
 existing=()
 for d in "${lib_dirs[@]}"; do [ -d "$d" ] && existing+=("$d"); done
 # transport/ compares socket addresses, which are not secret.

@@ -53,9 +53,13 @@ extern "C" {
     X(ERR_PEER_ALERT, -26, PEER, 0, "peer sent a fatal alert")                                    \
     X(ERR_CLOSED, -27, PEER, 0, "connection closed (close_notify)")                               \
     X(ERR_HANDSHAKE_TIMEOUT, -28, RESOURCE, 0, "handshake timed out: retransmissions exhausted")  \
+    X(ERR_TRUNCATION, -29, PEER, 0,                                                               \
+      "stream ended without close_notify: the data may have been truncated")                      \
+    X(ERR_RECORD_OVERFLOW, -17, DECODE, 22, "record longer than the protocol allows")             \
     X(ERR_IO, -50, INTERNAL, 0, "socket error")                                                   \
     X(ERR_TIMEOUT, -51, RESOURCE, 0, "timed out waiting for the peer")                            \
     X(ERR_RESOLVE, -52, USAGE, 0, "cannot resolve host or port")                                  \
+    X(ERR_WOULD_BLOCK, -53, RESOURCE, 0, "operation would block: retry when the socket is ready") \
     X(ERR_AEAD_AUTH, -30, CRYPTO, 20, "record authentication failed (bad tag)")                   \
     X(ERR_SIGNATURE, -31, CRYPTO, 51, "signature verification failed")                            \
     X(ERR_BAD_PEER_KEY, -32, CRYPTO, 47, "invalid peer public key")                               \

@@ -59,8 +59,14 @@ typedef enum petrel_role {
     PETREL_SERVER,
 } petrel_role;
 
+/*
+ * The connection's transport, chosen at petrel_conn_new and fixed for its
+ * life; it is the only difference the application sees between DTLS and
+ * TLS. The handshake, suites, credentials and calls are the same.
+ */
 typedef enum petrel_mode {
     PETREL_DATAGRAM, /* DTLS 1.2 over UDP-like datagrams */
+    PETREL_STREAM,   /* TLS 1.2 over a reliable byte stream (TCP) */
 } petrel_mode;
 
 /*
@@ -175,7 +181,22 @@ PETREL_API int petrel_server_check_hello(const petrel_config *cfg, const uint8_t
  *            -> act on the status -> petrel_processed while it says more
  *   send:    while petrel_get_outdata gives a datagram: send it, petrel_sent
  *   time:    wait at most petrel_next_timeout ms; then petrel_handle_timeout
+ *
+ * In PETREL_STREAM mode the same calls carry a byte stream instead:
+ *
+ *   receive: copy any number of stream bytes (1 .. what get_readbuf
+ *            offers) in; records split across reads are kept until they
+ *            are whole, and several records in one read are handed out one
+ *            event at a time (petrel_processed). When the stream ends
+ *            (recv returned 0), call petrel_received_eof.
+ *   send:    get_outdata gives every byte waiting; send what the socket
+ *            takes and report that count to petrel_sent (a partial send is
+ *            fine; the rest stays queued).
+ *   time:    no timers: petrel_next_timeout is -1.
  * ====================================================================== */
+
+/* Stream mode: the most outdata that may wait unsent (4 MiB). */
+#define PETREL_STREAM_OUT_MAX (4u * 1024 * 1024)
 
 /* Status codes (>= 0) returned by the engine calls. */
 typedef enum petrel_status {
@@ -200,7 +221,11 @@ PETREL_API void petrel_conn_free(petrel_conn *conn);
 PETREL_API int petrel_connect(petrel_conn *conn);
 
 /* Points *buf at the connection's read buffer and returns its capacity.
- * Copy exactly one datagram into it, then call petrel_received. */
+ * Datagram mode: copy exactly one datagram into it, then call
+ * petrel_received. Stream mode: *buf is the free space after the bytes of
+ * an incomplete record already held (always room for at least the rest
+ * of that record, and for a whole record when none is held); copy up to
+ * the returned count of stream bytes there. */
 PETREL_API int petrel_get_readbuf(petrel_conn *conn, uint8_t **buf);
 
 /*
@@ -213,24 +238,42 @@ PETREL_API int petrel_get_readbuf(petrel_conn *conn, uint8_t **buf);
  *     petrel_processed.
  *   PETREL_REQUEST_SEND: the datagram made petrel answer: send outdata.
  *   PETREL_REQUEST_RECV: nothing more in this datagram; wait for the next.
- * Records that fail to parse or decrypt are dropped silently and counted
- * (RFC 6347 §4.1.2.7). data and len may be NULL.
+ * Datagram mode: records that fail to parse or decrypt are dropped
+ * silently and counted (RFC 6347 §4.1.2.7). Stream mode: such a record is
+ * fatal (bad_record_mac, record_overflow, unexpected_message ...), as TLS
+ * requires; REQUEST_RECV also means the bytes end inside a record.
+ * data and len may be NULL.
  */
 PETREL_API int petrel_received(petrel_conn *conn, size_t n, const uint8_t **data, size_t *len);
 /* Continues with the rest of the datagram; same returns as received. */
 PETREL_API int petrel_processed(petrel_conn *conn, const uint8_t **data, size_t *len);
 
+/*
+ * Stream mode: the transport reached the end of the stream (recv returned
+ * 0). Returns 0 when the peer had sent close_notify first (a clean end),
+ * else PETREL_ERR_TRUNCATION: the peer, or an attacker, closed the stream
+ * without close_notify, so the data received may be cut short; the
+ * connection has then failed. Datagram mode has no end of stream:
+ * PETREL_ERR_STATE.
+ */
+PETREL_API int petrel_received_eof(petrel_conn *conn);
+
 /* The next datagram to send: *buf points at it (valid until petrel_sent
  * or another call that queues output), the return is its length, 0 when
- * nothing is waiting. Every datagram fits the PMTU. */
+ * nothing is waiting. Every datagram fits the PMTU. Stream mode: every
+ * byte waiting, as one contiguous buffer. */
 PETREL_API int petrel_get_outdata(petrel_conn *conn, const uint8_t **buf);
-/* The datagram from get_outdata was sent (n is its length). Returns
- * PETREL_REQUEST_SEND while more are waiting, else PETREL_SUCCESS. */
+/* The datagram from get_outdata was sent (n is its length). Stream mode:
+ * n bytes from the start of outdata were sent, 1 .. its length; the rest
+ * stays queued. Returns PETREL_REQUEST_SEND while more are waiting, else
+ * PETREL_SUCCESS. */
 PETREL_API int petrel_sent(petrel_conn *conn, size_t n);
 
 /* Encrypts len bytes of application data into one record (one datagram).
- * len may be at most petrel_max_payload(conn). Returns
- * PETREL_REQUEST_SEND. */
+ * len may be at most petrel_max_payload(conn). Stream mode: any len; it
+ * is cut into records of up to 16384 bytes, and PETREL_ERR_LIMIT says
+ * more than PETREL_STREAM_OUT_MAX bytes would wait unsent (send first).
+ * Returns PETREL_REQUEST_SEND. */
 PETREL_API int petrel_encode_to_outdata(petrel_conn *conn, const uint8_t *data, size_t len);
 /* Write-buffer flow: *buf receives space for up to the returned number of
  * plaintext bytes; write them there, then petrel_encode_writebuf(len).
@@ -238,7 +281,8 @@ PETREL_API int petrel_encode_to_outdata(petrel_conn *conn, const uint8_t *data, 
  * datagram's, and anything queued meanwhile would take it). */
 PETREL_API int petrel_get_writebuf(petrel_conn *conn, uint8_t **buf);
 PETREL_API int petrel_encode_writebuf(petrel_conn *conn, size_t len);
-/* The largest application payload one datagram can carry now. */
+/* The largest application payload one datagram can carry now (stream
+ * mode: one record, 16384). */
 PETREL_API int petrel_max_payload(const petrel_conn *conn);
 
 /* Queues a close_notify alert; after it the connection sends nothing. */
@@ -252,7 +296,8 @@ PETREL_API int64_t petrel_next_timeout(const petrel_conn *conn);
  * PETREL_ERR_HANDSHAKE_TIMEOUT when the retransmissions are spent. */
 PETREL_API int petrel_handle_timeout(petrel_conn *conn);
 
-/* Changes this connection's PMTU (200 .. 16384). */
+/* Changes this connection's PMTU (200 .. 16384). Datagram mode only:
+ * PETREL_ERR_STATE on a stream. */
 PETREL_API int petrel_set_pmtu(petrel_conn *conn, size_t pmtu);
 
 /* ---- queries ---- */
@@ -268,10 +313,14 @@ typedef struct petrel_conn_stats {
 } petrel_conn_stats;
 
 PETREL_API bool petrel_handshake_complete(const petrel_conn *conn);
+PETREL_API petrel_mode petrel_conn_mode(const petrel_conn *conn);
+/* True once the peer's close_notify arrived: it will send nothing more. */
+PETREL_API bool petrel_peer_closed(const petrel_conn *conn);
 /* The negotiated suite's IANA id and name, 0 / NULL before ServerHello. */
 PETREL_API uint16_t petrel_cipher_suite(const petrel_conn *conn);
 PETREL_API const char *petrel_cipher_suite_name(const petrel_conn *conn);
-/* The wire version (0xfefd for DTLS 1.2), 0 before ServerHello. */
+/* The wire version (0xfefd for DTLS 1.2, 0x0303 for TLS 1.2), 0 before
+ * ServerHello. */
 PETREL_API uint16_t petrel_protocol_version(const petrel_conn *conn);
 PETREL_API void petrel_get_stats(const petrel_conn *conn, petrel_conn_stats *stats);
 /* The connection's sticky error (0 while it is healthy). */
