@@ -126,23 +126,32 @@ int petrel_config_set_psk_hint(petrel_config *cfg, const uint8_t *hint, size_t l
     return 0;
 }
 
-int petrel_config_set_suites(petrel_config *cfg, const uint16_t *suites, size_t count)
+/* A suite list from the application: every entry known and allowed. */
+static int check_suites(const petrel_platform *platform, const uint16_t *suites, size_t count)
 {
-    if (!cfg || !suites || count == 0 || count > HS_MAX_SUITES)
+    if (!suites || count == 0 || count > HS_MAX_SUITES)
         return PETREL_ERR_ARG;
     for (size_t i = 0; i < count; i++) {
         const char *why;
         if (hs_suite_is_insecure(suites[i], &why)) {
-            platform_log(&cfg->platform, PETREL_LOG_ERROR, "cipher suite 0x%04x refused: %s",
-                         suites[i], why);
+            platform_log(platform, PETREL_LOG_ERROR, "cipher suite 0x%04x refused: %s", suites[i],
+                         why);
             return PETREL_ERR_INSECURE;
         }
         if (!hs_suite_find(suites[i])) {
-            platform_log(&cfg->platform, PETREL_LOG_ERROR,
+            platform_log(platform, PETREL_LOG_ERROR,
                          "cipher suite 0x%04x is not implemented by petrel", suites[i]);
             return PETREL_ERR_UNSUPPORTED;
         }
     }
+    return 0;
+}
+
+int petrel_config_set_suites(petrel_config *cfg, const uint16_t *suites, size_t count)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    PETREL_TRY(check_suites(&cfg->platform, suites, count));
     memcpy(cfg->hs.suites, suites, count * sizeof(uint16_t));
     cfg->hs.suite_count = count;
     return 0;
@@ -352,6 +361,20 @@ static int fail(petrel_conn *conn, int error)
     platform_log(&conn->cfg->platform, PETREL_LOG_INFO, "connection failed: %s (%s)",
                  petrel_strerror(error), petrel_error_name(error));
     return error;
+}
+
+int petrel_conn_set_suites(petrel_conn *conn, const uint16_t *suites, size_t count)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    /* Before the suite list is used: the client's hello, the server's
+     * first ClientHello. */
+    if (conn->hs.state != HS_CLIENT_START && conn->hs.state != HS_SERVER_WAIT_CLIENT_HELLO)
+        return PETREL_ERR_STATE;
+    PETREL_TRY(check_suites(&conn->cfg->platform, suites, count));
+    memcpy(conn->hs.suites, suites, count * sizeof(uint16_t));
+    conn->hs.suite_count = count;
+    return 0;
 }
 
 int petrel_connect(petrel_conn *conn)

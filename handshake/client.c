@@ -25,11 +25,11 @@ static bool usable_suite(const hs_config *cfg, const hs_suite *s)
     return can_authenticate_server(cfg);
 }
 
-static bool offers(const hs_config *cfg, bool (*pred)(hs_key_exchange))
+static bool offers(const hs_ctx *hs, bool (*pred)(hs_key_exchange))
 {
-    for (size_t i = 0; i < cfg->suite_count; i++) {
-        const hs_suite *s = hs_suite_find(cfg->suites[i]);
-        if (usable_suite(cfg, s) && pred(s->kx))
+    for (size_t i = 0; i < hs->suite_count; i++) {
+        const hs_suite *s = hs_suite_find(hs->suites[i]);
+        if (usable_suite(hs->cfg, s) && pred(s->kx))
             return true;
     }
     return false;
@@ -40,11 +40,11 @@ static bool kx_is_certificate(hs_key_exchange kx)
     return !hs_kx_is_psk(kx);
 }
 
-static bool offered_suite(const hs_config *cfg, uint16_t id)
+static bool offered_suite(const hs_ctx *hs, uint16_t id)
 {
-    for (size_t i = 0; i < cfg->suite_count; i++) {
-        if (cfg->suites[i] == id)
-            return usable_suite(cfg, hs_suite_find(id));
+    for (size_t i = 0; i < hs->suite_count; i++) {
+        if (hs->suites[i] == id)
+            return usable_suite(hs->cfg, hs_suite_find(id));
     }
     return false;
 }
@@ -104,11 +104,11 @@ static int send_client_hello(hs_ctx *hs)
     uint8_t body[HS_SCRATCH_LEN];
     static const uint8_t null_compression = 0;
 
-    for (size_t i = 0; i < cfg->suite_count; i++) {
-        if (!usable_suite(cfg, hs_suite_find(cfg->suites[i])))
+    for (size_t i = 0; i < hs->suite_count; i++) {
+        if (!usable_suite(cfg, hs_suite_find(hs->suites[i])))
             continue;
-        suites[2 * suite_count] = (uint8_t)(cfg->suites[i] >> 8);
-        suites[2 * suite_count + 1] = (uint8_t)cfg->suites[i];
+        suites[2 * suite_count] = (uint8_t)(hs->suites[i] >> 8);
+        suites[2 * suite_count + 1] = (uint8_t)hs->suites[i];
         suite_count++;
     }
     /* RFC 5746 §3.4: an empty renegotiation_info on the initial hello;
@@ -119,12 +119,12 @@ static int send_client_hello(hs_ctx *hs)
     cursor_writer ew = cursor_writer_init(ext, sizeof(ext));
     PETREL_TRY(hs_ext_write_renegotiation_info(&ew, NULL, 0));
     PETREL_TRY(hs_ext_write_empty(&ew, HS_EXT_EXTENDED_MASTER_SECRET));
-    if (offers(cfg, hs_kx_is_ecdhe)) {
+    if (offers(hs, hs_kx_is_ecdhe)) {
         PETREL_TRY(
             hs_ext_write_u16_list(&ew, HS_EXT_SUPPORTED_GROUPS, cfg->groups, cfg->group_count));
         PETREL_TRY(hs_ext_write_ec_point_formats(&ew));
     }
-    if (offers(cfg, kx_is_certificate)) {
+    if (offers(hs, kx_is_certificate)) {
         PETREL_TRY(hs_ext_write_u16_list(&ew, HS_EXT_SIGNATURE_ALGORITHMS, hs_sig_schemes,
                                          hs_sig_scheme_count));
         if (hs->server_name[0] && !is_ip_literal(hs->server_name))
@@ -172,8 +172,8 @@ int hs_start(hs_ctx *hs)
         return PETREL_ERR_NO_CREDENTIALS;
     }
     bool any = false;
-    for (size_t i = 0; i < hs->cfg->suite_count; i++)
-        any = any || usable_suite(hs->cfg, hs_suite_find(hs->cfg->suites[i]));
+    for (size_t i = 0; i < hs->suite_count; i++)
+        any = any || usable_suite(hs->cfg, hs_suite_find(hs->suites[i]));
     if (!any) {
         platform_log(hs->platform, PETREL_LOG_ERROR,
                      "client: no credentials for any configured suite: set a PSK "
@@ -219,12 +219,12 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
         return PETREL_ERR_PROTOCOL_VERSION;
     }
     const hs_suite *suite = hs_suite_find(sh.cipher_suite);
-    if (!suite || !offered_suite(hs->cfg, sh.cipher_suite))
+    if (!suite || !offered_suite(hs, sh.cipher_suite))
         return PETREL_ERR_ILLEGAL_PARAMETER;
 
     /* RFC 5246 §7.4.1.4: only extensions the client offered may come back. */
     const hs_config *cfg = hs->cfg;
-    bool cert_offered = offers(cfg, kx_is_certificate);
+    bool cert_offered = offers(hs, kx_is_certificate);
     hs->server_cert_type = HS_CERT_TYPE_X509;
     hs->client_cert_type = HS_CERT_TYPE_X509;
     for (size_t i = 0; i < sh.extensions.count; i++) {
@@ -237,7 +237,7 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
             offered = true;
             break;
         case HS_EXT_EC_POINT_FORMATS:
-            offered = offers(cfg, hs_kx_is_ecdhe);
+            offered = offers(hs, hs_kx_is_ecdhe);
             break;
         case HS_EXT_SERVER_NAME: /* RFC 6066 §3: empty in a ServerHello */
             offered = cert_offered && hs->server_name[0] && !is_ip_literal(hs->server_name);

@@ -129,6 +129,10 @@ typedef struct hs_ctx {
     bool datagram;
     uint16_t version; /* the wire version: DTLS 1.2 or TLS 1.2 */
     hs_state state;
+    /* The suites this connection offers or accepts, in preference order:
+     * the config's, unless petrel_conn_set_suites narrowed them. */
+    uint16_t suites[HS_MAX_SUITES];
+    size_t suite_count;
 
     const hs_suite *suite;
     uint8_t client_random[HS_RANDOM_LEN];

@@ -81,8 +81,8 @@ static uint16_t choose_group(const hs_ctx *hs, const hs_client_hello *ch)
 /* Server preference order over the suites the client offers. */
 static const hs_suite *choose_suite(hs_ctx *hs, const hs_client_hello *ch, bool certificates)
 {
-    for (size_t i = 0; i < hs->cfg->suite_count; i++) {
-        const hs_suite *s = hs_suite_find(hs->cfg->suites[i]);
+    for (size_t i = 0; i < hs->suite_count; i++) {
+        const hs_suite *s = hs_suite_find(hs->suites[i]);
         if (!s || !hs_u16_list_contains(&ch->cipher_suites, s->id))
             continue;
         if (hs_kx_is_psk(s->kx) ? !has_psk_source(hs->cfg)

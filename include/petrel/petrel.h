@@ -216,6 +216,13 @@ PETREL_API petrel_conn *petrel_conn_new(const petrel_config *cfg, petrel_role ro
                                         size_t peer_id_len);
 PETREL_API void petrel_conn_free(petrel_conn *conn);
 
+/* This connection's own suite list, replacing the config's (same rules as
+ * petrel_config_set_suites), for example to force one suite as
+ * MatrixSSL's cipherSuite argument does. Only before the handshake
+ * starts: a client before petrel_connect, a server before its first
+ * ClientHello (else PETREL_ERR_STATE). */
+PETREL_API int petrel_conn_set_suites(petrel_conn *conn, const uint16_t *suites, size_t count);
+
 /* Client: starts the handshake (queues the ClientHello). Returns
  * PETREL_REQUEST_SEND. */
 PETREL_API int petrel_connect(petrel_conn *conn);

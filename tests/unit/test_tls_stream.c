@@ -765,6 +765,38 @@ static void test_garbage_never_crashes(void **state)
     }
 }
 
+/* A connection can narrow the config's suites before its handshake. */
+static void test_conn_suites(void **state)
+{
+    (void)state;
+    static const uint16_t chacha = 0xCCAB, gcm = 0x00A8, rc4 = 0x008A;
+    spair sp;
+    spair_init(&sp, 1700);
+    sp.s[CLIENT].conn = petrel_conn_new(sp.p.client_cfg, PETREL_CLIENT, PETREL_STREAM, NULL, 0);
+    sp.s[SERVER].conn = petrel_conn_new(sp.p.server_cfg, PETREL_SERVER, PETREL_STREAM, NULL, 0);
+    assert_int_equal(petrel_conn_set_suites(sp.s[CLIENT].conn, &chacha, 1), 0);
+    assert_int_equal(petrel_conn_set_suites(sp.s[CLIENT].conn, &rc4, 1), PETREL_ERR_INSECURE);
+    assert_int_equal(petrel_conn_set_suites(sp.s[CLIENT].conn, NULL, 1), PETREL_ERR_ARG);
+    assert_int_equal(petrel_connect(sp.s[CLIENT].conn), PETREL_REQUEST_SEND);
+    assert_int_equal(petrel_conn_set_suites(sp.s[CLIENT].conn, &gcm, 1), PETREL_ERR_STATE);
+    spair_run(&sp);
+    assert_true(sp.s[SERVER].complete);
+    assert_int_equal(petrel_cipher_suite(sp.s[SERVER].conn), chacha);
+    spair_free(&sp);
+
+    /* The server insists on a suite the client does not offer. */
+    spair_init(&sp, 1701);
+    sp.s[CLIENT].conn = petrel_conn_new(sp.p.client_cfg, PETREL_CLIENT, PETREL_STREAM, NULL, 0);
+    sp.s[SERVER].conn = petrel_conn_new(sp.p.server_cfg, PETREL_SERVER, PETREL_STREAM, NULL, 0);
+    assert_int_equal(petrel_conn_set_suites(sp.s[CLIENT].conn, &chacha, 1), 0);
+    assert_int_equal(petrel_conn_set_suites(sp.s[SERVER].conn, &gcm, 1), 0);
+    assert_int_equal(petrel_connect(sp.s[CLIENT].conn), PETREL_REQUEST_SEND);
+    spair_run(&sp);
+    assert_int_equal(sp.s[SERVER].error, PETREL_ERR_HANDSHAKE_FAILURE);
+    assert_int_equal(sp.s[CLIENT].last_alert, 40);
+    spair_free(&sp);
+}
+
 /* ---- calls that belong to datagrams only, and argument checks ---- */
 
 static void test_mode_specific_calls(void **state)
@@ -824,6 +856,7 @@ int main(void)
         cmocka_unit_test(test_bad_records_after_handshake),
         cmocka_unit_test(test_renegotiation_refused),
         cmocka_unit_test(test_garbage_never_crashes),
+        cmocka_unit_test(test_conn_suites),
         cmocka_unit_test(test_mode_specific_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
