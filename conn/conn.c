@@ -504,8 +504,9 @@ int petrel_received_eof(petrel_conn *conn)
         return 0;
     if (conn->error)
         return conn->error;
-    platform_log(&conn->cfg->platform, PETREL_LOG_WARNING,
-                 "the stream ended without close_notify%s",
+    /* INFO, not WARNING: clients that just drop the connection are common,
+     * and the application gets the error to act on. */
+    platform_log(&conn->cfg->platform, PETREL_LOG_INFO, "the stream ended without close_notify%s",
                  conn->in_len > conn->in_pos ? ", inside a record" : "");
     return fail(conn, PETREL_ERR_TRUNCATION);
 }
@@ -551,11 +552,13 @@ int petrel_encode_to_outdata(petrel_conn *conn, const uint8_t *data, size_t len)
     if (!conn || (len && !data))
         return PETREL_ERR_ARG;
     PETREL_TRY(ready_for_app_data(conn));
-    if (is_stream(conn))
-        PETREL_TRY(tls_write_app_data(&conn->tls, data, len));
-    else
+    if (!is_stream(conn)) {
         PETREL_TRY(dtls_write_app_data(&conn->dtls, data, len));
-    return PETREL_REQUEST_SEND;
+        return PETREL_REQUEST_SEND;
+    }
+    /* On a stream, nothing is nothing: no empty record is sent. */
+    PETREL_TRY(tls_write_app_data(&conn->tls, data, len));
+    return output_pending(conn) ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
 }
 
 int petrel_get_writebuf(petrel_conn *conn, uint8_t **buf)
@@ -594,6 +597,8 @@ int petrel_close_notify(petrel_conn *conn)
 {
     if (!conn)
         return PETREL_ERR_ARG;
+    if (conn->error)
+        return conn->error;
     if (conn->close_sent)
         return PETREL_ERR_STATE;
     PETREL_TRY(write_alert(conn, 1, 0));

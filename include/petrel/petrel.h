@@ -279,8 +279,9 @@ PETREL_API int petrel_sent(petrel_conn *conn, size_t n);
 /* Encrypts len bytes of application data into one record (one datagram).
  * len may be at most petrel_max_payload(conn). Stream mode: any len; it
  * is cut into records of up to 16384 bytes, and PETREL_ERR_LIMIT says
- * more than PETREL_STREAM_OUT_MAX bytes would wait unsent (send first).
- * Returns PETREL_REQUEST_SEND. */
+ * more than PETREL_STREAM_OUT_MAX bytes would wait unsent (send first);
+ * len 0 queues nothing there. Returns PETREL_REQUEST_SEND (stream mode:
+ * PETREL_SUCCESS when nothing is waiting). */
 PETREL_API int petrel_encode_to_outdata(petrel_conn *conn, const uint8_t *data, size_t len);
 /* Write-buffer flow: *buf receives space for up to the returned number of
  * plaintext bytes; write them there, then petrel_encode_writebuf(len).
@@ -292,7 +293,9 @@ PETREL_API int petrel_encode_writebuf(petrel_conn *conn, size_t len);
  * mode: one record, 16384). */
 PETREL_API int petrel_max_payload(const petrel_conn *conn);
 
-/* Queues a close_notify alert; after it the connection sends nothing. */
+/* Queues a close_notify alert; after it the connection sends nothing.
+ * PETREL_ERR_STATE when one was sent already; the sticky error on a
+ * failed connection. */
 PETREL_API int petrel_close_notify(petrel_conn *conn);
 
 /* Milliseconds until petrel_handle_timeout must be called, or -1 when no

@@ -498,8 +498,10 @@ static void test_truncation(void **state)
     spair_run(&sp);
     assert_int_equal(petrel_received_eof(sp.s[SERVER].conn), PETREL_ERR_TRUNCATION);
     assert_int_equal(petrel_conn_error(sp.s[SERVER].conn), PETREL_ERR_TRUNCATION);
-    /* No alert is sent for it: the stream is gone. */
+    /* No alert is sent for it, not even a close_notify: the stream is
+     * gone and the connection failed. */
     const uint8_t *out;
+    assert_int_equal(petrel_close_notify(sp.s[SERVER].conn), PETREL_ERR_TRUNCATION);
     assert_int_equal(petrel_get_outdata(sp.s[SERVER].conn, &out), 0);
     spair_free(&sp);
 
@@ -810,6 +812,7 @@ static void test_mode_specific_calls(void **state)
     assert_int_equal(petrel_handle_timeout(c), PETREL_SUCCESS);
     assert_int_equal(petrel_set_pmtu(c, 1000), PETREL_ERR_STATE);
     assert_int_equal(petrel_max_payload(c), 16384);
+    assert_int_equal(petrel_encode_to_outdata(c, (const uint8_t *)"", 0), PETREL_SUCCESS);
     /* Partial sends: more than pending, or nothing, is refused. */
     send_text(&sp, CLIENT, "abc");
     const uint8_t *out;
