@@ -377,6 +377,19 @@ int petrel_conn_set_suites(petrel_conn *conn, const uint16_t *suites, size_t cou
     return 0;
 }
 
+int petrel_conn_set_cert_callback(petrel_conn *conn, petrel_cert_verify_fn fn, void *ref)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    /* The callback also decides what the hellos offer (certificate
+     * suites and types), so it is fixed before they are written. */
+    if (conn->hs.state != HS_CLIENT_START && conn->hs.state != HS_SERVER_WAIT_CLIENT_HELLO)
+        return PETREL_ERR_STATE;
+    conn->hs.cert_callback = fn;
+    conn->hs.cert_callback_ref = ref;
+    return 0;
+}
+
 int petrel_connect(petrel_conn *conn)
 {
     if (!conn || conn->role != PETREL_CLIENT)

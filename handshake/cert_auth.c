@@ -275,8 +275,8 @@ static int run_callback(hs_ctx *hs, const petrel_cert_auth *status, bool raw, in
     int verdict = 0;
     if (rc == 0) {
         int alert = result < 0 ? petrel_error_alert(result) : 0;
-        verdict = cfg->cert_callback(cfg->cert_callback_ref, hs->conn, views, hs->peer_chain_count,
-                                     alert);
+        verdict =
+            hs->cert_callback(hs->cert_callback_ref, hs->conn, views, hs->peer_chain_count, alert);
     }
     for (size_t i = 0; i < hs->peer_chain_count; i++) {
         if (infos[i])
@@ -339,7 +339,7 @@ int hs_receive_certificate(hs_ctx *hs, const uint8_t *body, size_t len, uint8_t 
         result != PETREL_ERR_CERT_PARSE)
         return result; /* a local failure, not a verdict on the peer */
 
-    if (hs->cfg->cert_callback)
+    if (hs->cert_callback)
         return run_callback(hs, status, raw, result);
     if (result < 0) {
         platform_log(hs->platform, PETREL_LOG_WARNING, "peer certificate refused: %s",

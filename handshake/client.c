@@ -6,9 +6,10 @@
 
 /* The client can check a server's certificate: it has CAs, pinned raw
  * keys or a callback, or was told not to check. */
-static bool can_authenticate_server(const hs_config *cfg)
+static bool can_authenticate_server(const hs_ctx *hs)
 {
-    if (cfg->cert_callback || (cfg->verify_mode_set && cfg->verify_mode == PETREL_VERIFY_NONE))
+    const hs_config *cfg = hs->cfg;
+    if (hs->cert_callback || (cfg->verify_mode_set && cfg->verify_mode == PETREL_VERIFY_NONE))
         return true;
     if (cfg->raw_public_keys && cfg->pinned_count)
         return true;
@@ -16,20 +17,20 @@ static bool can_authenticate_server(const hs_config *cfg)
 }
 
 /* A suite this client has the credentials to use. */
-static bool usable_suite(const hs_config *cfg, const hs_suite *s)
+static bool usable_suite(const hs_ctx *hs, const hs_suite *s)
 {
     if (!s)
         return false;
     if (hs_kx_is_psk(s->kx))
-        return cfg->has_client_psk;
-    return can_authenticate_server(cfg);
+        return hs->cfg->has_client_psk;
+    return can_authenticate_server(hs);
 }
 
 static bool offers(const hs_ctx *hs, bool (*pred)(hs_key_exchange))
 {
     for (size_t i = 0; i < hs->suite_count; i++) {
         const hs_suite *s = hs_suite_find(hs->suites[i]);
-        if (usable_suite(hs->cfg, s) && pred(s->kx))
+        if (usable_suite(hs, s) && pred(s->kx))
             return true;
     }
     return false;
@@ -44,7 +45,7 @@ static bool offered_suite(const hs_ctx *hs, uint16_t id)
 {
     for (size_t i = 0; i < hs->suite_count; i++) {
         if (hs->suites[i] == id)
-            return usable_suite(hs->cfg, hs_suite_find(id));
+            return usable_suite(hs, hs_suite_find(id));
     }
     return false;
 }
@@ -73,11 +74,12 @@ static bool is_ip_literal(const char *name)
 
 /* The certificate types offered (RFC 7250 §4.1): raw keys first when
  * enabled, X.509 too when the means to use it are there. */
-static size_t server_cert_types(const hs_config *cfg, uint8_t *types)
+static size_t server_cert_types(const hs_ctx *hs, uint8_t *types)
 {
+    const hs_config *cfg = hs->cfg;
     size_t n = 0;
     types[n++] = HS_CERT_TYPE_RAW_PUBLIC_KEY;
-    if (cfg->trust || cfg->cert_callback ||
+    if (cfg->trust || hs->cert_callback ||
         (cfg->verify_mode_set && cfg->verify_mode == PETREL_VERIFY_NONE))
         types[n++] = HS_CERT_TYPE_X509;
     return n;
@@ -105,7 +107,7 @@ static int send_client_hello(hs_ctx *hs)
     static const uint8_t null_compression = 0;
 
     for (size_t i = 0; i < hs->suite_count; i++) {
-        if (!usable_suite(cfg, hs_suite_find(hs->suites[i])))
+        if (!usable_suite(hs, hs_suite_find(hs->suites[i])))
             continue;
         suites[2 * suite_count] = (uint8_t)(hs->suites[i] >> 8);
         suites[2 * suite_count + 1] = (uint8_t)hs->suites[i];
@@ -135,7 +137,7 @@ static int send_client_hello(hs_ctx *hs)
             if (n)
                 PETREL_TRY(
                     hs_ext_write_cert_types(&ew, HS_EXT_CLIENT_CERTIFICATE_TYPE, types, n, false));
-            n = server_cert_types(cfg, types);
+            n = server_cert_types(hs, types);
             PETREL_TRY(
                 hs_ext_write_cert_types(&ew, HS_EXT_SERVER_CERTIFICATE_TYPE, types, n, false));
         }
@@ -173,7 +175,7 @@ int hs_start(hs_ctx *hs)
     }
     bool any = false;
     for (size_t i = 0; i < hs->suite_count; i++)
-        any = any || usable_suite(hs->cfg, hs_suite_find(hs->suites[i]));
+        any = any || usable_suite(hs, hs_suite_find(hs->suites[i]));
     if (!any) {
         platform_log(hs->platform, PETREL_LOG_ERROR,
                      "client: no credentials for any configured suite: set a PSK "
@@ -248,7 +250,7 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
             offered = cert_offered && cfg->raw_public_keys;
             if (offered) {
                 PETREL_TRY(hs_ext_read_cert_type(e, &hs->server_cert_type));
-                if (!memchr(types, hs->server_cert_type, server_cert_types(cfg, types)))
+                if (!memchr(types, hs->server_cert_type, server_cert_types(hs, types)))
                     return PETREL_ERR_ILLEGAL_PARAMETER;
             }
             break;
@@ -271,7 +273,7 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
     if (cfg->raw_public_keys && cert_offered && !hs_kx_is_psk(suite->kx) &&
         hs->server_cert_type == HS_CERT_TYPE_X509) {
         uint8_t types[2];
-        if (!memchr(types, HS_CERT_TYPE_X509, server_cert_types(cfg, types)))
+        if (!memchr(types, HS_CERT_TYPE_X509, server_cert_types(hs, types)))
             return PETREL_ERR_UNSUPPORTED_CERTIFICATE;
     }
     /* RFC 5746 §3.4: on the initial handshake the server's

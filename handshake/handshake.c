@@ -125,6 +125,8 @@ int hs_init(hs_ctx *hs, const hs_config *cfg, const petrel_platform *platform,
     hs->datagram = datagram;
     memcpy(hs->suites, cfg->suites, cfg->suite_count * sizeof(uint16_t));
     hs->suite_count = cfg->suite_count;
+    hs->cert_callback = cfg->cert_callback;
+    hs->cert_callback_ref = cfg->cert_callback_ref;
     hs->version = datagram ? HS_VERSION_DTLS12 : HS_VERSION_TLS12;
     hs->state = is_server ? HS_SERVER_WAIT_CLIENT_HELLO : HS_CLIENT_START;
     return hs_transcript_reset(hs);

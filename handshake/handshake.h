@@ -133,6 +133,10 @@ typedef struct hs_ctx {
      * the config's, unless petrel_conn_set_suites narrowed them. */
     uint16_t suites[HS_MAX_SUITES];
     size_t suite_count;
+    /* The certificate callback: the config's, unless
+     * petrel_conn_set_cert_callback replaced it. */
+    petrel_cert_verify_fn cert_callback;
+    void *cert_callback_ref;
 
     const hs_suite *suite;
     uint8_t client_random[HS_RANDOM_LEN];

@@ -295,7 +295,7 @@ int hs_server_on_client_hello(hs_ctx *hs, const uint8_t *body, size_t len)
                                        &hs->server_cert_type, &hs->echo_server_cert_type);
     PETREL_TRY(server_type);
     int client_type = choose_cert_type(hs, ext, HS_EXT_CLIENT_CERTIFICATE_TYPE, true,
-                                       hs->cfg->pinned_count > 0 || hs->cfg->cert_callback != NULL,
+                                       hs->cfg->pinned_count > 0 || hs->cert_callback != NULL,
                                        &hs->client_cert_type, &hs->echo_client_cert_type);
     PETREL_TRY(client_type);
     bool cert_types_ok =

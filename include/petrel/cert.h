@@ -230,6 +230,13 @@ typedef int (*petrel_cert_verify_fn)(void *ref, petrel_conn *conn, const petrel_
                                      size_t count, int alert);
 PETREL_API int petrel_config_set_cert_callback(petrel_config *cfg, petrel_cert_verify_fn fn,
                                                void *ref);
+/* One connection's own callback (fn NULL: none), replacing the config's,
+ * for applications whose connections check peers differently. Only
+ * before the handshake starts (a client before petrel_connect, a server
+ * before its first ClientHello), since it also decides what the hellos
+ * offer; PETREL_ERR_STATE after. */
+PETREL_API int petrel_conn_set_cert_callback(petrel_conn *conn, petrel_cert_verify_fn fn,
+                                             void *ref);
 
 /* ---- raw public keys (RFC 7250) ---- */
 

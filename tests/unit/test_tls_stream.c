@@ -799,6 +799,45 @@ static void test_conn_suites(void **state)
     spair_free(&sp);
 }
 
+static int accept_all(void *ref, petrel_conn *conn, const petrel_cert_info *chain, size_t count,
+                      int alert)
+{
+    (void)conn;
+    (void)chain;
+    *(int *)ref = alert; /* petrel's own verdict: unknown_ca, no CAs */
+    return count == 2 ? 0 : 80;
+}
+
+/* A connection can bring its own certificate callback: here the config
+ * has no CAs at all, so only the connection's callback can accept. */
+static void test_conn_cert_callback(void **state)
+{
+    (void)state;
+    static const uint16_t ecdsa = 0xC02B;
+    spair sp;
+    spair_init(&sp, 1800);
+    use_suite(&sp, ecdsa);
+    assert_int_equal(
+        petrel_config_load_cert_chain_file(sp.p.server_cfg, PKI("ec-server-chain.pem")), 0);
+    assert_int_equal(petrel_config_load_key_file(sp.p.server_cfg, PKI("ec-server.key"), NULL), 0);
+    sp.s[CLIENT].conn = petrel_conn_new(sp.p.client_cfg, PETREL_CLIENT, PETREL_STREAM, NULL, 0);
+    sp.s[SERVER].conn = petrel_conn_new(sp.p.server_cfg, PETREL_SERVER, PETREL_STREAM, NULL, 0);
+    /* Without it the client has nothing to check a server with. */
+    assert_int_equal(petrel_connect(sp.s[CLIENT].conn), PETREL_ERR_NO_CREDENTIALS);
+    petrel_conn_free(sp.s[CLIENT].conn);
+    sp.s[CLIENT].conn = petrel_conn_new(sp.p.client_cfg, PETREL_CLIENT, PETREL_STREAM, NULL, 0);
+    int seen_alert = -1;
+    assert_int_equal(petrel_conn_set_cert_callback(sp.s[CLIENT].conn, accept_all, &seen_alert), 0);
+    assert_int_equal(petrel_connect(sp.s[CLIENT].conn), PETREL_REQUEST_SEND);
+    assert_int_equal(petrel_conn_set_cert_callback(sp.s[CLIENT].conn, NULL, NULL),
+                     PETREL_ERR_STATE);
+    spair_run(&sp);
+    assert_true(sp.s[CLIENT].complete);
+    assert_int_equal(seen_alert, 48);
+    assert_int_equal(petrel_cipher_suite(sp.s[CLIENT].conn), ecdsa);
+    spair_free(&sp);
+}
+
 /* ---- calls that belong to datagrams only, and argument checks ---- */
 
 static void test_mode_specific_calls(void **state)
@@ -860,6 +899,7 @@ int main(void)
         cmocka_unit_test(test_renegotiation_refused),
         cmocka_unit_test(test_garbage_never_crashes),
         cmocka_unit_test(test_conn_suites),
+        cmocka_unit_test(test_conn_cert_callback),
         cmocka_unit_test(test_mode_specific_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
