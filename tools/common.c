@@ -107,14 +107,22 @@ static int parse_uint(const char *cmd, const char *opt, const char *text, unsign
     return 0;
 }
 
-void tool_dtls_options_init(tool_dtls_options *o)
+void tool_tls_options_init(tool_tls_options *o)
 {
     memset(o, 0, sizeof(*o));
     o->verify = -1;
 }
 
+/* An option that only means something for datagrams: remembered for the
+ * usage error tool_check_transport gives with --tls. */
+static void note_datagram_only(tool_tls_options *o, const char *opt)
+{
+    if (!o->datagram_only)
+        o->datagram_only = opt;
+}
+
 /* Options that take a file or a word and store it as given. */
-static int parse_cert_option(const char *cmd, int argc, char **argv, int *i, tool_dtls_options *o)
+static int parse_cert_option(const char *cmd, int argc, char **argv, int *i, tool_tls_options *o)
 {
     const char *opt = argv[*i];
     const char **slot = NULL;
@@ -172,13 +180,19 @@ static int parse_cert_option(const char *cmd, int argc, char **argv, int *i, too
     return 0;
 }
 
-int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_dtls_options *o)
+int tool_parse_tls_option(const char *cmd, int argc, char **argv, int *i, tool_tls_options *o)
 {
     const char *opt = argv[*i];
     const char *v;
     unsigned long n;
-    if (strcmp(opt, "--dtls") == 0)
+    if (strcmp(opt, "--dtls") == 0) {
+        o->tls = false;
         return 1;
+    }
+    if (strcmp(opt, "--tls") == 0) {
+        o->tls = true;
+        return 1;
+    }
     int cert = parse_cert_option(cmd, argc, argv, i, o);
     if (cert != 0)
         return cert;
@@ -231,6 +245,7 @@ int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_
         if (!(v = need_value(cmd, argc, argv, i)) || parse_uint(cmd, opt, v, 65535, &n) < 0)
             return -1;
         o->mtu = n;
+        note_datagram_only(o, opt);
         return 1;
     }
     if (strcmp(opt, "--lossy-link") == 0) {
@@ -238,24 +253,96 @@ int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_
             return -1;
         o->lossy_link = true;
         o->rtt_hint_ms = (uint32_t)n;
+        note_datagram_only(o, opt);
         return 1;
     }
     if (strcmp(opt, "--timer") == 0) {
         if (!(v = need_value(cmd, argc, argv, i)) || parse_uint(cmd, opt, v, 600000, &n) < 0)
             return -1;
         o->initial_timer_ms = (uint32_t)n;
+        note_datagram_only(o, opt);
         return 1;
     }
     if (strcmp(opt, "--max-timer") == 0) {
         if (!(v = need_value(cmd, argc, argv, i)) || parse_uint(cmd, opt, v, 600000, &n) < 0)
             return -1;
         o->max_timer_ms = (uint32_t)n;
+        note_datagram_only(o, opt);
         return 1;
     }
     return 0;
 }
 
-petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o)
+int tool_check_transport(const char *cmd, const tool_tls_options *o)
+{
+    if (o->tls && o->datagram_only) {
+        fprintf(stderr,
+                "petrel %s: %s is a DTLS option: TLS over TCP has no datagrams to size and "
+                "no retransmission timers (drop it, or use --dtls)\n",
+                cmd, o->datagram_only);
+        return -1;
+    }
+    return 0;
+}
+
+const char *tool_protocol_name(const petrel_conn *conn)
+{
+    switch (petrel_protocol_version(conn)) {
+    case 0x0303:
+        return "TLS 1.2";
+    case 0xfefd:
+        return "DTLS 1.2";
+    default:
+        return petrel_conn_mode(conn) == PETREL_STREAM ? "TLS" : "DTLS";
+    }
+}
+
+int tool_read_file(const char *cmd, const char *path, size_t max, uint8_t **data, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    size_t n = 0, cap = 0;
+    bool failed = false;
+    if (!f) {
+        fprintf(stderr, "petrel %s: cannot open '%s': %s\n", cmd, path, strerror(errno));
+        return -1;
+    }
+    /* One byte of room beyond max tells a file of max bytes from a larger
+     * one. */
+    while (n <= max) {
+        if (n == cap) {
+            size_t grow = cap ? cap * 2 : 65536;
+            if (grow > max + 1)
+                grow = max + 1;
+            uint8_t *bigger = realloc(buf, grow);
+            if (!bigger) {
+                failed = true;
+                break;
+            }
+            buf = bigger;
+            cap = grow;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    failed = failed || ferror(f);
+    fclose(f);
+    if (failed || n > max) {
+        if (n > max)
+            fprintf(stderr, "petrel %s: '%s' is larger than %zu bytes\n", cmd, path, max);
+        else
+            fprintf(stderr, "petrel %s: cannot read '%s'\n", cmd, path);
+        free(buf);
+        return -1;
+    }
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+petrel_config *tool_make_config(const char *cmd, const tool_tls_options *o)
 {
     petrel_platform platform = tool_platform(o->verbose);
     petrel_config *cfg = petrel_config_new(&platform);
@@ -313,11 +400,11 @@ petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o)
         rc = petrel_config_set_psk_hint(cfg, (const uint8_t *)o->psk_hint, strlen(o->psk_hint));
     if (rc == 0 && o->suite_count)
         rc = petrel_config_set_suites(cfg, o->suites, o->suite_count);
-    if (rc == 0 && o->mtu)
+    if (rc == 0 && !o->tls && o->mtu)
         rc = petrel_config_set_pmtu(cfg, o->mtu);
-    if (rc == 0 && o->lossy_link)
+    if (rc == 0 && !o->tls && o->lossy_link)
         rc = petrel_config_set_lossy_link_profile(cfg, o->rtt_hint_ms);
-    if (rc == 0 && (o->initial_timer_ms || o->max_timer_ms))
+    if (rc == 0 && !o->tls && (o->initial_timer_ms || o->max_timer_ms))
         rc = petrel_config_set_timers(cfg, o->initial_timer_ms, o->max_timer_ms, 0, 0);
     if (rc < 0) {
         tool_fail(cmd, what, rc);

@@ -3,6 +3,7 @@
  *
  *   petrel client --dtls --connect HOST:PORT --psk-identity ID --psk HEX ...
  *   petrel server --dtls --listen HOST:PORT --psk-identity ID --psk HEX ...
+ *   (--tls instead of --dtls: TLS 1.2 over TCP)
  *   petrel selftest [-q]   run the crypto backend's known-answer self-test
  *   petrel version         print the library and backend versions
  *
@@ -76,8 +77,9 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"client", tool_client, "connect to a DTLS server, send, print what comes back"},
-    {"server", tool_server, "serve DTLS on a UDP port (--echo to echo)"},
+    {"client", tool_client,
+     "connect to a DTLS (or --tls: TLS) server, send, print what comes back"},
+    {"server", tool_server, "serve DTLS on a UDP port, or --tls: TLS on TCP (--echo to echo)"},
     {"proxy", tool_proxy, "relay UDP with netem-style loss, delay, reordering, ..."},
     {"selftest", cmd_selftest, "run the crypto known-answer self-test [-q: failures only]"},
     {"version", cmd_version, "print the library and crypto backend versions"},

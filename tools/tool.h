@@ -12,8 +12,12 @@ int tool_client(int argc, char **argv);
 int tool_server(int argc, char **argv);
 int tool_proxy(int argc, char **argv);
 
-/* Options both sides of a DTLS session take. */
-typedef struct tool_dtls_options {
+/* Options both sides of a session take, DTLS (the default) or TLS. */
+typedef struct tool_tls_options {
+    bool tls; /* --tls: TLS 1.2 over TCP instead of DTLS 1.2 over UDP */
+    /* The first option given that only DTLS has (--mtu, --timer, ...), for
+     * the usage error with --tls; NULL when none. */
+    const char *datagram_only;
     const char *psk_identity;
     uint8_t psk[256];
     size_t psk_len;
@@ -37,17 +41,25 @@ typedef struct tool_dtls_options {
     bool rpk;                 /* --rpk: raw public keys (RFC 7250) */
     const char *peer_keys[8]; /* --peer-key FILE: pinned raw public keys */
     size_t peer_key_count;
-} tool_dtls_options;
+} tool_tls_options;
 
-/* The options' defaults (verify unset). */
-void tool_dtls_options_init(tool_dtls_options *o);
+/* The options' defaults (DTLS, verify unset). */
+void tool_tls_options_init(tool_tls_options *o);
 
 /* Parses one shared option at argv[*i] (advancing *i past its value).
  * Returns 1 when consumed, 0 when not a shared option, -1 on error (after
  * printing why). */
-int tool_parse_dtls_option(const char *cmd, int argc, char **argv, int *i, tool_dtls_options *o);
+int tool_parse_tls_option(const char *cmd, int argc, char **argv, int *i, tool_tls_options *o);
+/* After parsing: 0 when the options fit the transport, else prints why
+ * (a DTLS-only option with --tls) and returns -1 (a usage error). */
+int tool_check_transport(const char *cmd, const tool_tls_options *o);
 /* A config from the options; prints the reason and returns NULL on error. */
-petrel_config *tool_make_config(const char *cmd, const tool_dtls_options *o);
+petrel_config *tool_make_config(const char *cmd, const tool_tls_options *o);
+/* "TLS 1.2" or "DTLS 1.2": the connection's negotiated version. */
+const char *tool_protocol_name(const petrel_conn *conn);
+/* Reads a whole file (at most max bytes) into memory the caller frees;
+ * prints the reason and returns -1 on error. */
+int tool_read_file(const char *cmd, const char *path, size_t max, uint8_t **data, size_t *len);
 /* Splits "HOST:PORT" or "[V6]:PORT" into host and port (in place). */
 int tool_split_hostport(char *spec, char **host, char **port);
 /* Prints a failure in one line and returns the exit code 1. */
