@@ -6,14 +6,11 @@
 #define _GNU_SOURCE /* accept4 */
 #include <petrel/tcp.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -21,6 +18,7 @@
 
 #include "common/util.h"
 #include "conn/conn_internal.h"
+#include "transport/net.h"
 
 #define TCP_CONNECT_MS      10000 /* petrel_tcp_client_new's bound on connect */
 #define TCP_CLOSE_WAIT_MS   10000 /* petrel_tcp_client_close's bound on the flush */
@@ -44,65 +42,11 @@
  * Shared helpers
  * ====================================================================== */
 
-static void addr_format(const struct sockaddr_storage *sa, char *out, size_t cap)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (sa->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        snprintf(out, cap, "%s:%u", host, (unsigned)ntohs(in->sin_port));
-    } else {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        snprintf(out, cap, "[%s]:%u", host, (unsigned)ntohs(in6->sin6_port));
-    }
-}
-
-/* The bytes that identify a peer (family, port, address), given to the
- * engine as peer_id. */
-static size_t addr_key(const struct sockaddr_storage *sa, uint8_t key[19])
-{
-    if (sa->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        key[0] = 4;
-        memcpy(key + 1, &in->sin_port, 2);
-        memcpy(key + 3, &in->sin_addr, 4);
-        return 7;
-    }
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-    key[0] = 6;
-    memcpy(key + 1, &in6->sin6_port, 2);
-    memcpy(key + 3, &in6->sin6_addr, 16);
-    return 19;
-}
-
-static bool would_block(int err)
-{
-    return err == EAGAIN || err == EWOULDBLOCK;
-}
-
 static void set_nodelay(int fd)
 {
     int one = 1;
     /* Records leave whole: Nagle would only delay the last segment. */
     (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
-
-/* A deadline timeout_ms from now; UINT64_MAX for no limit (< 0). */
-static uint64_t deadline_after(const petrel_platform *p, int timeout_ms)
-{
-    return timeout_ms < 0 ? UINT64_MAX : platform_now_ms(p) + (uint64_t)timeout_ms;
-}
-
-/* Milliseconds left before the deadline: -1 for none, 0 when it passed. */
-static int deadline_left(const petrel_platform *p, uint64_t deadline)
-{
-    if (deadline == UINT64_MAX)
-        return -1;
-    uint64_t now = platform_now_ms(p);
-    if (now >= deadline)
-        return 0;
-    return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 }
 
 /* Bytes the engine has queued for the peer. */
@@ -130,7 +74,7 @@ PETREL_MUST_CHECK static int flush_now(petrel_conn *conn, int fd, bool *progress
         }
         if (k < 0 && errno == EINTR)
             continue;
-        if (k < 0 && would_block(errno))
+        if (k < 0 && net_would_block(errno))
             return 1;
         if (err)
             *err = k < 0 ? errno : EPIPE;
@@ -168,87 +112,23 @@ struct petrel_tcp_client {
     uint8_t plain[TCP_MAX_PLAINTEXT];
 };
 
-/* A socket connected to host:port within TCP_CONNECT_MS. */
-PETREL_MUST_CHECK static int client_open(const petrel_platform *p, const char *host,
-                                         const char *port, int *fd_out)
-{
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    int gai = getaddrinfo(host && *host ? host : NULL, port, &hints, &res);
-    if (gai != 0 || !res) {
-        platform_log(p, PETREL_LOG_INFO, "tcp: cannot resolve %s:%s: %s", host ? host : "", port,
-                     gai_strerror(gai));
-        return PETREL_ERR_RESOLVE;
-    }
-    uint64_t deadline = deadline_after(p, TCP_CONNECT_MS);
-    int rc = PETREL_ERR_IO;
-    for (struct addrinfo *ai = res; ai && rc < 0; ai = ai->ai_next) {
-        int fd =
-            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        int err = 0;
-        if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-            err = errno;
-            /* EINTR: the connection goes on in the background, like
-             * EINPROGRESS. */
-            while (err == EINPROGRESS || err == EINTR) {
-                struct pollfd pfd = {fd, POLLOUT, 0};
-                int left = deadline_left(p, deadline);
-                if (left == 0) {
-                    err = ETIMEDOUT;
-                    break;
-                }
-                int ready = poll(&pfd, 1, left);
-                if (ready < 0 && errno != EINTR) {
-                    err = errno;
-                } else if (ready > 0) {
-                    socklen_t len = sizeof(err);
-                    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-                        err = errno;
-                }
-            }
-        }
-        if (err == 0) {
-            set_nodelay(fd);
-            *fd_out = fd;
-            rc = 0;
-        } else {
-            platform_log(p, PETREL_LOG_INFO, "tcp: connect to %s:%s: %s", host ? host : "", port,
-                         strerror(err));
-            close(fd);
-            rc = err == ETIMEDOUT ? PETREL_ERR_TIMEOUT : PETREL_ERR_IO;
-        }
-    }
-    freeaddrinfo(res);
-    return rc;
-}
-
 petrel_tcp_client *petrel_tcp_client_new(const petrel_config *cfg, const char *host,
                                          const char *port, int *error)
 {
-    if (!cfg || !port) {
-        if (error)
-            *error = PETREL_ERR_ARG;
+    petrel_tcp_client *c = net_object_new(cfg, port, sizeof(*c), error);
+    if (!c)
         return NULL;
-    }
-    const petrel_platform *p = conn_config_platform(cfg);
-    int rc = PETREL_ERR_NOMEM;
-    petrel_tcp_client *c = platform_calloc(p, 1, sizeof(*c));
-    if (c) {
-        c->platform = p;
-        c->fd = -1;
-        c->conn = petrel_conn_new(cfg, PETREL_CLIENT, PETREL_STREAM, NULL, 0);
-        rc = c->conn ? client_open(p, host, port, &c->fd) : PETREL_ERR_NOMEM;
-    }
+    c->platform = conn_config_platform(cfg);
+    c->fd = -1;
+    c->conn = petrel_conn_new(cfg, PETREL_CLIENT, PETREL_STREAM, NULL, 0);
+    int rc = c->conn ? net_connect(c->platform, PETREL_LOG_INFO, host, port, SOCK_STREAM,
+                                   TCP_CONNECT_MS, &c->fd)
+                     : PETREL_ERR_NOMEM;
     if (rc < 0) {
         petrel_tcp_client_free(c);
-        if (error)
-            *error = rc;
-        return NULL;
+        return net_fail(error, rc);
     }
+    set_nodelay(c->fd);
     if (error)
         *error = 0;
     return c;
@@ -365,7 +245,7 @@ static bool client_read(petrel_tcp_client *c)
         }
         if (errno == EINTR)
             continue;
-        if (would_block(errno))
+        if (net_would_block(errno))
             return false;
         platform_log(c->platform, PETREL_LOG_INFO, "tcp: recv: %s", strerror(errno));
         c->error = PETREL_ERR_IO;
@@ -409,7 +289,7 @@ int petrel_tcp_client_handshake(petrel_tcp_client *c, int timeout_ms)
             return rc;
         c->started = true;
     }
-    uint64_t deadline = deadline_after(c->platform, timeout_ms);
+    uint64_t deadline = net_deadline_after(c->platform, timeout_ms);
     for (;;) {
         client_process(c);
         int flushed = client_flush_now(c);
@@ -424,7 +304,7 @@ int petrel_tcp_client_handshake(petrel_tcp_client *c, int timeout_ms)
             return PETREL_ERR_CLOSED;
         if (!complete && !c->in_records && client_read(c))
             continue;
-        int left = deadline_left(c->platform, deadline);
+        int left = net_deadline_left(c->platform, deadline);
         if (left == 0)
             return timed_out(timeout_ms);
         PETREL_TRY(client_poll(c, (short)(POLLIN | (flushed ? POLLOUT : 0)), left));
@@ -444,7 +324,7 @@ int petrel_tcp_client_send(petrel_tcp_client *c, const uint8_t *data, size_t len
         return PETREL_ERR_ARG;
     if (c->write_error)
         return c->write_error;
-    uint64_t deadline = deadline_after(c->platform, timeout_ms);
+    uint64_t deadline = net_deadline_after(c->platform, timeout_ms);
     size_t done = 0;
     for (;;) {
         bool limited = false;
@@ -470,7 +350,7 @@ int petrel_tcp_client_send(petrel_tcp_client *c, const uint8_t *data, size_t len
          * calls when the socket is full now. */
         if (done == len && (flushed == 0 || timeout_ms == 0))
             return (int)len;
-        int left = deadline_left(c->platform, deadline);
+        int left = net_deadline_left(c->platform, deadline);
         if (left == 0)
             return done ? (int)done : timed_out(timeout_ms);
         PETREL_TRY(client_poll(c, POLLOUT, left));
@@ -481,14 +361,14 @@ int petrel_tcp_client_flush(petrel_tcp_client *c, int timeout_ms)
 {
     if (!c)
         return PETREL_ERR_ARG;
-    uint64_t deadline = deadline_after(c->platform, timeout_ms);
+    uint64_t deadline = net_deadline_after(c->platform, timeout_ms);
     for (;;) {
         int flushed = client_flush_now(c);
         if (flushed < 0)
             return client_write_failed(c, flushed);
         if (flushed == 0)
             return 0;
-        int left = deadline_left(c->platform, deadline);
+        int left = net_deadline_left(c->platform, deadline);
         if (left == 0)
             return timed_out(timeout_ms);
         PETREL_TRY(client_poll(c, POLLOUT, left));
@@ -501,7 +381,7 @@ int petrel_tcp_client_recv(petrel_tcp_client *c, uint8_t *buf, size_t cap, int t
         return PETREL_ERR_ARG;
     if (cap > INT_MAX)
         cap = INT_MAX;
-    uint64_t deadline = deadline_after(c->platform, timeout_ms);
+    uint64_t deadline = net_deadline_after(c->platform, timeout_ms);
     for (;;) {
         client_process(c);
         if (c->plain_off < c->plain_len) {
@@ -524,7 +404,7 @@ int petrel_tcp_client_recv(petrel_tcp_client *c, uint8_t *buf, size_t cap, int t
             return 0;
         if (!c->in_records && client_read(c))
             continue;
-        int left = deadline_left(c->platform, deadline);
+        int left = net_deadline_left(c->platform, deadline);
         if (left == 0)
             return timed_out(timeout_ms);
         PETREL_TRY(client_poll(c, (short)(POLLIN | (flushed > 0 ? POLLOUT : 0)), left));
@@ -577,7 +457,7 @@ struct petrel_tcp_session {
     uint64_t created;
     uint64_t last_activity; /* events from the peer, or bytes it took */
     uint64_t state_since;   /* when CLOSING began */
-    char name[INET6_ADDRSTRLEN + 8];
+    char name[NET_ADDR_NAME_MAX];
     void *user;
     petrel_tcp_session *prev, *next;
 };
@@ -599,62 +479,15 @@ struct petrel_tcp_server {
     uint8_t discard[16384]; /* input read from a draining session */
 };
 
-/* The listening socket on host:port. */
-PETREL_MUST_CHECK static int server_listen(const petrel_platform *p, const char *host,
-                                           const char *port, int *fd_out)
-{
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    int gai = getaddrinfo(host && *host ? host : NULL, port, &hints, &res);
-    if (gai != 0 || !res) {
-        platform_log(p, PETREL_LOG_ERROR, "tcp: cannot resolve %s:%s: %s", host ? host : "", port,
-                     gai_strerror(gai));
-        return PETREL_ERR_RESOLVE;
-    }
-    int rc = PETREL_ERR_IO;
-    for (struct addrinfo *ai = res; ai && rc < 0; ai = ai->ai_next) {
-        int fd =
-            socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        int one = 1, zero = 0;
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        /* "::" serves IPv4 too (mapped addresses). */
-        if (ai->ai_family == AF_INET6)
-            (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0) {
-            *fd_out = fd;
-            rc = 0;
-        } else {
-            platform_log(p, PETREL_LOG_ERROR, "tcp: cannot listen on %s:%s: %s", host ? host : "",
-                         port, strerror(errno));
-            close(fd);
-        }
-    }
-    freeaddrinfo(res);
-    return rc;
-}
-
 petrel_tcp_server *petrel_tcp_server_new(const petrel_config *cfg, const char *host,
                                          const char *port, const petrel_tcp_server_options *options,
                                          const petrel_tcp_server_handlers *handlers, void *ref,
                                          int *error)
 {
-    if (!cfg || !port) {
-        if (error)
-            *error = PETREL_ERR_ARG;
+    petrel_tcp_server *srv = net_object_new(cfg, port, sizeof(*srv), error);
+    if (!srv)
         return NULL;
-    }
     const petrel_platform *p = conn_config_platform(cfg);
-    petrel_tcp_server *srv = platform_calloc(p, 1, sizeof(*srv));
-    if (!srv) {
-        if (error)
-            *error = PETREL_ERR_NOMEM;
-        return NULL;
-    }
     srv->cfg = cfg;
     srv->platform = p;
     srv->ref = ref;
@@ -671,7 +504,7 @@ petrel_tcp_server *petrel_tcp_server_new(const petrel_config *cfg, const char *h
     }
     if (handlers)
         srv->handlers = *handlers;
-    int rc = server_listen(p, host, port, &srv->listen_fd);
+    int rc = net_bind(p, PETREL_LOG_ERROR, host, port, SOCK_STREAM, &srv->listen_fd);
     if (rc == 0) {
         srv->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
@@ -680,19 +513,11 @@ petrel_tcp_server *petrel_tcp_server_new(const petrel_config *cfg, const char *h
             rc = PETREL_ERR_IO;
         }
     }
-    if (rc == 0) {
-        struct sockaddr_storage sa;
-        socklen_t len = sizeof(sa);
-        if (getsockname(srv->listen_fd, (struct sockaddr *)&sa, &len) == 0)
-            srv->port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
-                                                      : ((struct sockaddr_in6 *)&sa)->sin6_port);
-    }
     if (rc < 0) {
         petrel_tcp_server_free(srv);
-        if (error)
-            *error = rc;
-        return NULL;
+        return net_fail(error, rc);
     }
+    srv->port = net_local_port(srv->listen_fd);
     if (error)
         *error = 0;
     return srv;
@@ -811,7 +636,7 @@ static void session_read(petrel_tcp_session *s)
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            if (would_block(errno))
+            if (net_would_block(errno))
                 return;
             if (s->state == SESSION_DRAINING) {
                 s->read_eof = true;
@@ -868,8 +693,8 @@ static void session_service(petrel_tcp_server *srv, petrel_tcp_session *s, uint3
 
 static void session_new(petrel_tcp_server *srv, int fd, const struct sockaddr_storage *sa)
 {
-    uint8_t key[19];
-    size_t key_len = addr_key(sa, key);
+    uint8_t key[NET_ADDR_KEY_MAX];
+    size_t key_len = net_addr_key(sa, key);
     petrel_tcp_session *s = platform_calloc(srv->platform, 1, sizeof(*s));
     if (s)
         s->conn = petrel_conn_new(srv->cfg, PETREL_SERVER, PETREL_STREAM, key, key_len);
@@ -884,7 +709,7 @@ static void session_new(petrel_tcp_server *srv, int fd, const struct sockaddr_st
     s->fd = fd;
     s->events = EPOLLIN;
     s->created = s->last_activity = platform_now_ms(srv->platform);
-    addr_format(sa, s->name, sizeof(s->name));
+    net_addr_format(sa, s->name, sizeof(s->name));
     struct epoll_event ev = {.events = s->events, .data.ptr = s};
     if (epoll_ctl(srv->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
         platform_log(srv->platform, PETREL_LOG_ERROR, "tcp: epoll: %s", strerror(errno));
@@ -911,13 +736,13 @@ static void accept_pending(petrel_tcp_server *srv)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
                 continue;
-            if (!would_block(errno))
+            if (!net_would_block(errno))
                 platform_log(srv->platform, PETREL_LOG_WARNING, "tcp: accept: %s", strerror(errno));
             return;
         }
         if (srv->count >= srv->opt.max_sessions) {
-            char name[INET6_ADDRSTRLEN + 8];
-            addr_format(&sa, name, sizeof(name));
+            char name[NET_ADDR_NAME_MAX];
+            net_addr_format(&sa, name, sizeof(name));
             platform_log(srv->platform, PETREL_LOG_INFO, "tcp: %s: refused, %zu sessions already",
                          name, srv->count);
             close(fd);
@@ -1010,9 +835,7 @@ int petrel_tcp_server_run_once(petrel_tcp_server *srv, int max_wait_ms)
         return PETREL_ERR_ARG;
     int expiry = expire_sessions(srv);
     reap(srv);
-    int wait = max_wait_ms;
-    if (expiry >= 0 && (wait < 0 || expiry < wait))
-        wait = expiry;
+    int wait = (int)net_shorter_wait(expiry, max_wait_ms);
     struct epoll_event events[TCP_EVENTS];
     int n = epoll_wait(srv->epoll_fd, events, TCP_EVENTS, wait);
     if (n < 0) {

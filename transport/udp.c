@@ -5,95 +5,29 @@
 #define _POSIX_C_SOURCE 200809L
 #include <petrel/udp.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <poll.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "conn/conn_internal.h"
+#include "transport/net.h"
 
 #define UDP_MAX_DATAGRAM 65536
 #define UDP_BUCKETS      256
 #define UDP_BATCH        64 /* datagrams read per run_once before timers run */
 
 /* ======================================================================
- * Addresses
+ * Datagrams
  * ====================================================================== */
 
+/* Where a datagram came from, or goes to. */
 typedef struct udp_addr {
     struct sockaddr_storage sa;
     socklen_t len;
 } udp_addr;
-
-/* The bytes that identify a peer for cookies and lookup: family, port,
- * address. */
-static size_t addr_key(const udp_addr *a, uint8_t key[19])
-{
-    if (a->sa.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&a->sa;
-        key[0] = 4;
-        memcpy(key + 1, &in->sin_port, 2);
-        memcpy(key + 3, &in->sin_addr, 4);
-        return 7;
-    }
-    const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->sa;
-    key[0] = 6;
-    memcpy(key + 1, &in6->sin6_port, 2);
-    memcpy(key + 3, &in6->sin6_addr, 16);
-    return 19;
-}
-
-static void addr_format(const udp_addr *a, char *out, size_t cap)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-    if (a->sa.ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)&a->sa;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-        port = ntohs(in->sin_port);
-        snprintf(out, cap, "%s:%u", host, port);
-    } else {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->sa;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-        port = ntohs(in6->sin6_port);
-        snprintf(out, cap, "[%s]:%u", host, port);
-    }
-}
-
-/* A socket for host:port, bound (server) or connected (client). */
-static int open_socket(const char *host, const char *port, bool server, int *fd_out)
-{
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = server ? AI_PASSIVE : 0;
-    if (getaddrinfo(host && *host ? host : NULL, port, &hints, &res) != 0 || !res)
-        return PETREL_ERR_RESOLVE;
-    int rc = PETREL_ERR_IO;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0)
-            continue;
-        int ok = server ? bind(fd, ai->ai_addr, ai->ai_addrlen)
-                        : connect(fd, ai->ai_addr, ai->ai_addrlen);
-        if (ok == 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0) {
-            *fd_out = fd;
-            rc = 0;
-            break;
-        }
-        close(fd);
-    }
-    freeaddrinfo(res);
-    return rc;
-}
 
 /* Sends every datagram the connection has queued. A datagram the socket
  * refuses (full buffer, unreachable peer) counts as lost: DTLS recovers. */
@@ -108,18 +42,6 @@ static void flush(petrel_conn *conn, int fd, const udp_addr *to)
             (void)send(fd, buf, (size_t)n, 0);
         (void)petrel_sent(conn, (size_t)n);
     }
-}
-
-static int clamp_wait(int64_t timer, int wait)
-{
-    if (timer >= 0 && (wait < 0 || timer < wait))
-        return (int)timer;
-    return wait;
-}
-
-static uint64_t elapsed_since(const petrel_platform *p, uint64_t start)
-{
-    return platform_now_ms(p) - start;
 }
 
 /* ======================================================================
@@ -140,26 +62,17 @@ struct petrel_udp_client {
 petrel_udp_client *petrel_udp_client_new(const petrel_config *cfg, const char *host,
                                          const char *port, int *error)
 {
-    int rc = PETREL_ERR_NOMEM, fd = -1;
-    if (!cfg || !port) {
-        if (error)
-            *error = PETREL_ERR_ARG;
+    petrel_udp_client *c = net_object_new(cfg, port, sizeof(*c), error);
+    if (!c)
         return NULL;
-    }
-    const petrel_platform *p = conn_config_platform(cfg);
-    petrel_udp_client *c = platform_calloc(p, 1, sizeof(*c));
-    if (c) {
-        c->platform = p;
-        c->fd = -1;
-        c->conn = petrel_conn_new(cfg, PETREL_CLIENT, PETREL_DATAGRAM, NULL, 0);
-        rc = c->conn ? open_socket(host, port, false, &fd) : PETREL_ERR_NOMEM;
-        c->fd = fd;
-    }
+    c->platform = conn_config_platform(cfg);
+    c->fd = -1;
+    c->conn = petrel_conn_new(cfg, PETREL_CLIENT, PETREL_DATAGRAM, NULL, 0);
+    int rc = c->conn ? net_connect(c->platform, PETREL_LOG_NONE, host, port, SOCK_DGRAM, 0, &c->fd)
+                     : PETREL_ERR_NOMEM;
     if (rc < 0) {
         petrel_udp_client_free(c);
-        if (error)
-            *error = rc;
-        return NULL;
+        return net_fail(error, rc);
     }
     return c;
 }
@@ -209,7 +122,7 @@ static int client_feed(petrel_udp_client *c, size_t n)
 static int client_step(petrel_udp_client *c, int wait_ms)
 {
     struct pollfd pfd = {c->fd, POLLIN, 0};
-    int wait = clamp_wait(petrel_next_timeout(c->conn), wait_ms);
+    int wait = (int)net_shorter_wait(petrel_next_timeout(c->conn), wait_ms);
     int ready = poll(&pfd, 1, wait);
     if (ready < 0)
         return errno == EINTR ? 0 : PETREL_ERR_IO;
@@ -219,7 +132,7 @@ static int client_step(petrel_udp_client *c, int wait_ms)
         ssize_t n = recv(c->fd, buf, (size_t)cap, 0);
         if (n > 0)
             PETREL_TRY(client_feed(c, (size_t)n));
-        else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNREFUSED)
+        else if (n < 0 && !net_would_block(errno) && errno != ECONNREFUSED)
             return PETREL_ERR_IO;
     }
     if (petrel_next_timeout(c->conn) == 0) {
@@ -233,17 +146,13 @@ int petrel_udp_client_handshake(petrel_udp_client *c, int timeout_ms)
 {
     if (!c)
         return PETREL_ERR_ARG;
-    uint64_t start = platform_now_ms(c->platform);
+    uint64_t deadline = net_deadline_after(c->platform, timeout_ms);
     PETREL_TRY(petrel_connect(c->conn));
     flush(c->conn, c->fd, NULL);
     while (!petrel_handshake_complete(c->conn)) {
-        int left = -1;
-        if (timeout_ms >= 0) {
-            uint64_t spent = elapsed_since(c->platform, start);
-            if (spent >= (uint64_t)timeout_ms)
-                return PETREL_ERR_TIMEOUT;
-            left = timeout_ms - (int)spent;
-        }
+        int left = net_deadline_left(c->platform, deadline);
+        if (left == 0)
+            return PETREL_ERR_TIMEOUT;
         PETREL_TRY(client_step(c, left));
     }
     return 0;
@@ -262,12 +171,12 @@ int petrel_udp_client_recv(petrel_udp_client *c, uint8_t *buf, size_t cap, int t
 {
     if (!c || (!buf && cap))
         return PETREL_ERR_ARG;
-    uint64_t start = platform_now_ms(c->platform);
+    uint64_t deadline = net_deadline_after(c->platform, timeout_ms);
     while (!c->have_pending && !c->peer_closed) {
-        uint64_t spent = elapsed_since(c->platform, start);
-        if (timeout_ms >= 0 && spent >= (uint64_t)timeout_ms)
+        int left = net_deadline_left(c->platform, deadline);
+        if (left == 0)
             return PETREL_ERR_TIMEOUT;
-        PETREL_TRY(client_step(c, timeout_ms < 0 ? -1 : timeout_ms - (int)spent));
+        PETREL_TRY(client_step(c, left));
     }
     if (!c->have_pending)
         return 0;
@@ -294,9 +203,9 @@ struct petrel_udp_session {
     petrel_udp_server *srv;
     petrel_conn *conn;
     udp_addr addr;
-    uint8_t key[19];
+    uint8_t key[NET_ADDR_KEY_MAX];
     size_t key_len;
-    char name[INET6_ADDRSTRLEN + 8];
+    char name[NET_ADDR_NAME_MAX];
     uint64_t created;
     uint64_t last_rx;
     bool established;
@@ -375,7 +284,7 @@ static petrel_udp_session *session_new(petrel_udp_server *srv, const udp_addr *a
     s->addr = *addr;
     memcpy(s->key, key, key_len);
     s->key_len = key_len;
-    addr_format(addr, s->name, sizeof(s->name));
+    net_addr_format(&addr->sa, s->name, sizeof(s->name));
     s->created = s->last_rx = platform_now_ms(srv->platform);
     unsigned b = bucket_of(key, key_len);
     s->next_in_bucket = srv->buckets[b];
@@ -394,18 +303,10 @@ petrel_udp_server *petrel_udp_server_new(petrel_config *cfg, const char *host, c
                                          const petrel_udp_server_handlers *handlers, void *ref,
                                          int *error)
 {
-    if (!cfg || !port) {
-        if (error)
-            *error = PETREL_ERR_ARG;
+    petrel_udp_server *srv = net_object_new(cfg, port, sizeof(*srv), error);
+    if (!srv)
         return NULL;
-    }
     const petrel_platform *p = conn_config_platform(cfg);
-    petrel_udp_server *srv = platform_calloc(p, 1, sizeof(*srv));
-    if (!srv) {
-        if (error)
-            *error = PETREL_ERR_NOMEM;
-        return NULL;
-    }
     srv->cfg = cfg;
     srv->platform = p;
     srv->ref = ref;
@@ -425,20 +326,12 @@ petrel_udp_server *petrel_udp_server_new(petrel_config *cfg, const char *host, c
     }
     if (handlers)
         srv->handlers = *handlers;
-    int rc = open_socket(host, port, true, &srv->fd);
-    if (rc == 0) {
-        struct sockaddr_storage sa;
-        socklen_t len = sizeof(sa);
-        if (getsockname(srv->fd, (struct sockaddr *)&sa, &len) == 0)
-            srv->port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
-                                                      : ((struct sockaddr_in6 *)&sa)->sin6_port);
-    }
+    int rc = net_bind(p, PETREL_LOG_NONE, host, port, SOCK_DGRAM, &srv->fd);
     if (rc < 0) {
         petrel_udp_server_free(srv);
-        if (error)
-            *error = rc;
-        return NULL;
+        return net_fail(error, rc);
     }
+    srv->port = net_local_port(srv->fd);
     srv->next_rotation = platform_now_ms(p) + srv->opt.cookie_rotation_ms;
     return srv;
 }
@@ -548,8 +441,8 @@ static void read_datagrams(petrel_udp_server *srv)
                              &from.len);
         if (n < 0)
             return; /* EAGAIN, or an ICMP error from an earlier send */
-        uint8_t key[19];
-        size_t key_len = addr_key(&from, key);
+        uint8_t key[NET_ADDR_KEY_MAX];
+        size_t key_len = net_addr_key(&from.sa, key);
         petrel_udp_session *s = session_find(srv, key, key_len);
         if (s)
             (void)session_feed(srv, s, srv->buf, (size_t)n);
@@ -605,7 +498,7 @@ int petrel_udp_server_run_once(petrel_udp_server *srv, int max_wait_ms)
 {
     if (!srv)
         return PETREL_ERR_ARG;
-    int wait = clamp_wait(service_timers(srv), max_wait_ms);
+    int wait = (int)net_shorter_wait(service_timers(srv), max_wait_ms);
     struct pollfd pfd = {srv->fd, POLLIN, 0};
     int ready = poll(&pfd, 1, wait);
     if (ready < 0)

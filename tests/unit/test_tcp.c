@@ -20,11 +20,9 @@
  * dual stack; bad arguments; a port with no server; an unresolvable host;
  * one outside poll loop serving a TLS and a DTLS client.
  *
- * The server thread is the only one that touches the server: after each
- * loop it copies petrel_tcp_server_session_count into the harness under
- * the mutex, and the handlers record what they see there too. The test
- * thread reads those copies and waits on a condition variable with a
- * deadline: no sleep stands in for synchronisation.
+ * The server thread and what it records are the shared harness of
+ * tests/support/net_test.h: the test thread only reads copies of the
+ * record, and waits on it with a deadline.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -33,37 +31,29 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <petrel/petrel.h>
 #include <petrel/tcp.h>
 #include <petrel/udp.h>
 
+#include "tests/support/net_test.h"
+
 #define MAX_CLIENTS  16
-#define MAX_RAW      8
-#define MAX_REASONS  64
 #define WAIT_MS      5000 /* bound on any wait for the other side */
 #define BULK_MS      30000
 #define STALL_MS     300 /* writes this long without progress: the peer stopped reading */
 #define CLOSE_MARKER "please close"
 #define GREETING     "welcome"
 #define PKI(name)    PETREL_SOURCE_DIR "/tests/pki/" name
-
-static const uint8_t psk_identity[] = {'c', 'l', 'i', 'e', 'n', 't'};
-static const uint8_t psk_key[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-                                    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
 
 /* ======================================================================
  * Data: a deterministic byte stream and a checksum
@@ -84,27 +74,9 @@ static void stream_fill(uint64_t seed, uint64_t pos, uint8_t *buf, size_t len)
         buf[i] = (uint8_t)(splitmix64(seed ^ (pos >> 3)) >> (8 * (pos & 7)));
 }
 
-#define FNV_OFFSET 0xcbf29ce484222325u
-
-static uint64_t fnv1a(uint64_t h, const uint8_t *data, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ data[i]) * 0x100000001b3u;
-    return h;
-}
-
-/* A small seeded generator for sizes (xorshift64). */
-static uint64_t next_random(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
 static size_t random_between(uint64_t *s, size_t lo, size_t hi)
 {
-    return lo + (size_t)(next_random(s) % (hi - lo + 1));
+    return lo + (size_t)(net_test_random(s) % (hi - lo + 1));
 }
 
 /* ======================================================================
@@ -112,6 +84,7 @@ static size_t random_between(uint64_t *s, size_t lo, size_t hi)
  * ====================================================================== */
 
 typedef struct harness {
+    net_test_harness net; /* the server thread, its record, the raw sockets */
     petrel_config *server_cfg;
     petrel_config *client_cfg;
     petrel_config *udp_cfg; /* the DTLS server's (it rotates cookie secrets) */
@@ -122,139 +95,28 @@ typedef struct harness {
     char host[64];
     char port[16];
     char udp_port[16];
-    pthread_t thread;
-    bool thread_running;
-    atomic_bool stop;
+    bool greet; /* set before the thread starts: on_established sends GREETING */
 
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    /* Under lock, written by the server thread. */
-    uint64_t loops;
-    size_t sessions;
-    size_t max_sessions;
-    int run_error;
-    size_t established;
-    size_t closed;
-    int reasons[MAX_REASONS];
-    int echo_error;
-    uint64_t data_bytes; /* application bytes the server received */
-    uint64_t data_hash;  /* their FNV-1a */
-    size_t tcp_wakeups;  /* outer poll: the epoll descriptor was readable */
+    /* Under net.lock, written by the server thread. */
+    size_t tcp_wakeups; /* outer poll: the epoll descriptor was readable */
     size_t udp_established;
     size_t udp_records;
     bool user_mismatch; /* petrel_tcp_session_user lost what on_established set */
-    char last_peer[80];
-    bool greet; /* set before the thread starts: on_established sends GREETING */
 
     /* Owned by the test thread; released by teardown whatever happens. */
     petrel_tcp_client *clients[MAX_CLIENTS];
     size_t client_count;
-    int raw[MAX_RAW];
-    size_t raw_count;
     petrel_udp_client *udp_client;
 } harness;
 
-typedef struct server_view {
-    uint64_t loops, data_bytes, data_hash;
-    size_t sessions, max_sessions, established, closed, tcp_wakeups, udp_established, udp_records;
-    int run_error, echo_error;
-    bool user_mismatch;
-    int reasons[MAX_REASONS];
-    char last_peer[80];
-} server_view;
-
-static uint64_t now_ms(void)
+static net_test_record view(harness *h)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    return net_test_view(&h->net);
 }
 
-static petrel_config *make_config(void)
+static bool wait_for(harness *h, net_test_condition cond, uint64_t arg, int timeout_ms)
 {
-    petrel_platform p = petrel_platform_default();
-    p.log_level = PETREL_LOG_NONE;
-    petrel_config *cfg = petrel_config_new(&p);
-    assert_non_null(cfg);
-    assert_int_equal(
-        petrel_config_set_psk(cfg, psk_identity, sizeof(psk_identity), psk_key, sizeof(psk_key)),
-        0);
-    return cfg;
-}
-
-static server_view view(harness *h)
-{
-    server_view v;
-    pthread_mutex_lock(&h->lock);
-    v.loops = h->loops;
-    v.data_bytes = h->data_bytes;
-    v.data_hash = h->data_hash;
-    v.sessions = h->sessions;
-    v.max_sessions = h->max_sessions;
-    v.established = h->established;
-    v.closed = h->closed;
-    v.tcp_wakeups = h->tcp_wakeups;
-    v.udp_established = h->udp_established;
-    v.udp_records = h->udp_records;
-    v.run_error = h->run_error;
-    v.echo_error = h->echo_error;
-    v.user_mismatch = h->user_mismatch;
-    memcpy(v.reasons, h->reasons, sizeof(v.reasons));
-    memcpy(v.last_peer, h->last_peer, sizeof(v.last_peer));
-    pthread_mutex_unlock(&h->lock);
-    return v;
-}
-
-/* ---- conditions the test thread waits for (called under the lock) ---- */
-
-typedef bool (*condition_fn)(const harness *h, uint64_t arg);
-
-static bool sessions_are(const harness *h, uint64_t n)
-{
-    return h->sessions == n;
-}
-
-static bool established_at_least(const harness *h, uint64_t n)
-{
-    return h->established >= n;
-}
-
-static bool closed_at_least(const harness *h, uint64_t n)
-{
-    return h->closed >= n;
-}
-
-static bool loops_at_least(const harness *h, uint64_t n)
-{
-    return h->loops >= n;
-}
-
-static bool data_bytes_at_least(const harness *h, uint64_t n)
-{
-    return h->data_bytes >= n;
-}
-
-/* Waits at most timeout_ms for cond; returns whether it holds. */
-static bool wait_for(harness *h, condition_fn cond, uint64_t arg, int timeout_ms)
-{
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&h->lock);
-    bool ok = cond(h, arg);
-    while (!ok) {
-        int rc = pthread_cond_timedwait(&h->changed, &h->lock, &deadline);
-        ok = cond(h, arg);
-        if (rc == ETIMEDOUT)
-            break;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return ok;
+    return net_test_wait(&h->net, cond, arg, timeout_ms);
 }
 
 /* ---- the server's handlers and thread ---- */
@@ -264,13 +126,7 @@ static void on_established(void *ref, petrel_tcp_session *s)
     harness *h = ref;
     petrel_tcp_session_set_user(s, h);
     int rc = h->greet ? petrel_tcp_session_send(s, (const uint8_t *)GREETING, strlen(GREETING)) : 0;
-    pthread_mutex_lock(&h->lock);
-    if (rc < 0 && h->echo_error == 0)
-        h->echo_error = rc;
-    h->established++;
-    snprintf(h->last_peer, sizeof(h->last_peer), "%s", petrel_tcp_session_peer(s));
-    pthread_cond_broadcast(&h->changed);
-    pthread_mutex_unlock(&h->lock);
+    net_test_note_established(&h->net, petrel_tcp_session_peer(s), rc);
 }
 
 /* Echoes every byte, except the close marker, which makes the server
@@ -280,49 +136,38 @@ static void on_data(void *ref, petrel_tcp_session *s, const uint8_t *data, size_
     harness *h = ref;
     bool close_request = len == strlen(CLOSE_MARKER) && memcmp(data, CLOSE_MARKER, len) == 0;
     int rc = close_request ? petrel_tcp_session_close(s) : petrel_tcp_session_send(s, data, len);
-    pthread_mutex_lock(&h->lock);
-    if (petrel_tcp_session_user(s) != h)
+    if (petrel_tcp_session_user(s) != h) {
+        net_test_lock(&h->net);
         h->user_mismatch = true;
-    h->data_bytes += len;
-    h->data_hash = fnv1a(h->data_hash, data, len);
-    if (rc < 0 && h->echo_error == 0)
-        h->echo_error = rc;
-    pthread_cond_broadcast(&h->changed);
-    pthread_mutex_unlock(&h->lock);
+        net_test_unlock(&h->net);
+    }
+    net_test_note_data(&h->net, data, len, rc);
 }
 
 static void on_closed(void *ref, petrel_tcp_session *s, int reason)
 {
     harness *h = ref;
     (void)s;
-    pthread_mutex_lock(&h->lock);
-    if (h->closed < MAX_REASONS)
-        h->reasons[h->closed] = reason;
-    h->closed++;
-    pthread_cond_broadcast(&h->changed);
-    pthread_mutex_unlock(&h->lock);
+    net_test_note_closed(&h->net, reason);
 }
 
 static void on_udp_established(void *ref, petrel_udp_session *s)
 {
     harness *h = ref;
     (void)s;
-    pthread_mutex_lock(&h->lock);
+    net_test_lock(&h->net);
     h->udp_established++;
-    pthread_cond_broadcast(&h->changed);
-    pthread_mutex_unlock(&h->lock);
+    net_test_unlock(&h->net);
 }
 
 static void on_udp_data(void *ref, petrel_udp_session *s, const uint8_t *data, size_t len)
 {
     harness *h = ref;
     int rc = petrel_udp_session_send(s, data, len);
-    pthread_mutex_lock(&h->lock);
+    net_test_lock(&h->net);
     h->udp_records++;
-    if (rc < 0 && h->echo_error == 0)
-        h->echo_error = rc;
-    pthread_cond_broadcast(&h->changed);
-    pthread_mutex_unlock(&h->lock);
+    net_test_unlock(&h->net);
+    net_test_note_send(&h->net, rc);
 }
 
 /* One pass of the outside poll loop: run_once only for a server whose
@@ -351,35 +196,18 @@ static int outer_poll_pass(harness *h, bool *tcp_woke)
     return rc;
 }
 
-static void *server_main(void *arg)
+static int server_step(void *ref, size_t *sessions)
 {
-    harness *h = arg;
-    while (!atomic_load(&h->stop)) {
-        bool tcp_woke = false;
-        int rc =
-            h->outer_poll ? outer_poll_pass(h, &tcp_woke) : petrel_tcp_server_run_once(h->srv, 20);
-        size_t n = petrel_tcp_server_session_count(h->srv);
-        pthread_mutex_lock(&h->lock);
-        if (rc < 0 && h->run_error == 0)
-            h->run_error = rc;
-        h->sessions = n;
-        if (n > h->max_sessions)
-            h->max_sessions = n;
-        if (tcp_woke)
-            h->tcp_wakeups++;
-        h->loops++;
-        pthread_cond_broadcast(&h->changed);
-        pthread_mutex_unlock(&h->lock);
+    harness *h = ref;
+    bool tcp_woke = false;
+    int rc = h->outer_poll ? outer_poll_pass(h, &tcp_woke) : petrel_tcp_server_run_once(h->srv, 20);
+    *sessions = petrel_tcp_server_session_count(h->srv);
+    if (tcp_woke) {
+        net_test_lock(&h->net);
+        h->tcp_wakeups++;
+        net_test_unlock(&h->net);
     }
-    return NULL;
-}
-
-static void thread_start(harness *h)
-{
-    atomic_store(&h->stop, false);
-    assert_int_equal(pthread_create(&h->thread, NULL, server_main, h), 0);
-    h->thread_running = true;
-    assert_true(wait_for(h, loops_at_least, 1, WAIT_MS));
+    return rc;
 }
 
 /* Starts a server on host:0 with opt (NULL for the defaults). */
@@ -395,16 +223,12 @@ static void server_start(harness *h, const char *host, const petrel_tcp_server_o
     assert_true(petrel_tcp_server_fd(h->srv) >= 0);
     snprintf(h->port, sizeof(h->port), "%d", port);
     snprintf(h->host, sizeof(h->host), "%s", strcmp(host, "::") == 0 ? "::1" : host);
-    thread_start(h);
+    net_test_start(&h->net, server_step, h);
 }
 
 static void server_stop(harness *h)
 {
-    if (h->thread_running) {
-        atomic_store(&h->stop, true);
-        pthread_join(h->thread, NULL);
-        h->thread_running = false;
-    }
+    net_test_stop(&h->net);
     petrel_tcp_server_free(h->srv); /* after the join: handlers may run */
     h->srv = NULL;
     petrel_udp_server_free(h->udp);
@@ -413,27 +237,22 @@ static void server_stop(harness *h)
 
 static void assert_server_healthy(harness *h)
 {
-    server_view v = view(h);
-    assert_int_equal(v.run_error, 0);
-    assert_int_equal(v.echo_error, 0);
-    assert_false(v.user_mismatch);
+    net_test_assert_healthy(&h->net);
+    net_test_lock(&h->net);
+    bool user_mismatch = h->user_mismatch;
+    net_test_unlock(&h->net);
+    assert_false(user_mismatch);
 }
 
 static int setup(void **state)
 {
     static harness h;
     memset(&h, 0, sizeof(h));
-    atomic_init(&h.stop, false);
-    pthread_condattr_t attr;
-    if (pthread_mutex_init(&h.lock, NULL) != 0 || pthread_condattr_init(&attr) != 0 ||
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-        pthread_cond_init(&h.changed, &attr) != 0)
+    if (net_test_init(&h.net) != 0)
         return -1;
-    pthread_condattr_destroy(&attr);
-    h.data_hash = FNV_OFFSET;
-    h.server_cfg = make_config();
-    h.client_cfg = make_config();
-    h.udp_cfg = make_config();
+    h.server_cfg = net_test_psk_config(NULL);
+    h.client_cfg = net_test_psk_config(NULL);
+    h.udp_cfg = net_test_psk_config(NULL);
     *state = &h;
     return 0;
 }
@@ -444,14 +263,11 @@ static int teardown(void **state)
     server_stop(h);
     for (size_t i = 0; i < h->client_count; i++)
         petrel_tcp_client_free(h->clients[i]);
-    for (size_t i = 0; i < h->raw_count; i++)
-        close(h->raw[i]);
     petrel_udp_client_free(h->udp_client);
     petrel_config_free(h->server_cfg);
     petrel_config_free(h->client_cfg);
     petrel_config_free(h->udp_cfg);
-    pthread_cond_destroy(&h->changed);
-    pthread_mutex_destroy(&h->lock);
+    net_test_finish(&h->net);
     return 0;
 }
 
@@ -479,11 +295,8 @@ static petrel_tcp_client *client_connect_to(harness *h, const char *host)
 {
     petrel_tcp_client *c = client_new_to(h, host, h->port);
     int rc = petrel_tcp_client_handshake(c, WAIT_MS);
-    if (rc != 0)
-        print_error("handshake: %s\n", petrel_error_name(rc));
-    assert_int_equal(rc, 0);
     petrel_conn *conn = petrel_tcp_client_conn(c);
-    assert_true(petrel_handshake_complete(conn));
+    net_test_assert_handshake(rc, conn);
     assert_int_equal(petrel_conn_mode(conn), PETREL_STREAM);
     assert_int_equal(petrel_protocol_version(conn), 0x0303);
     return c;
@@ -534,36 +347,10 @@ static void client_echo(petrel_tcp_client *c, const char *msg)
     client_expect(c, msg, strlen(msg));
 }
 
-/* The port of a socket that was just bound and closed: nobody listens. */
-static void free_port(char *out, size_t cap)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (const struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    snprintf(out, cap, "%u", (unsigned)ntohs(sa.sin_port));
-}
-
 /* A plain TCP socket connected to the server (closed by teardown). */
 static int raw_connect(harness *h)
 {
-    assert_true(h->raw_count < MAX_RAW);
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)atoi(h->port));
-    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr), 1);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    h->raw[h->raw_count++] = fd;
-    assert_int_equal(connect(fd, (const struct sockaddr *)&sa, sizeof(sa)), 0);
-    return fd;
+    return net_test_connect(&h->net, SOCK_STREAM, "127.0.0.1", h->port);
 }
 
 /* Reads from a plain socket until end of stream (or reset) within
@@ -571,26 +358,16 @@ static int raw_connect(harness *h)
  * in time. */
 static ssize_t raw_read_to_end(int fd, int timeout_ms)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    uint64_t deadline = net_test_now_ms() + (uint64_t)timeout_ms;
     ssize_t total = 0;
     uint8_t buf[4096];
     for (;;) {
-        uint64_t now = now_ms();
-        if (now >= deadline)
-            return -1;
-        struct pollfd pfd = {fd, POLLIN, 0};
-        int ready = poll(&pfd, 1, (int)(deadline - now));
-        if (ready < 0 && errno != EINTR)
-            return -1;
-        if (ready <= 0)
-            continue;
-        ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        ssize_t n = net_test_recv(fd, buf, sizeof(buf), deadline);
         if (n == 0 || (n < 0 && errno == ECONNRESET))
             return total;
-        if (n > 0)
-            total += n;
-        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        if (n < 0)
             return -1;
+        total += n;
     }
 }
 
@@ -598,7 +375,7 @@ static ssize_t raw_read_to_end(int fd, int timeout_ms)
  * queued) at most until deadline. */
 static void client_wait(petrel_tcp_client *c, bool want_out, uint64_t deadline)
 {
-    uint64_t now = now_ms();
+    uint64_t now = net_test_now_ms();
     assert_true(now < deadline);
     struct pollfd pfd = {petrel_tcp_client_fd(c), (short)(POLLIN | (want_out ? POLLOUT : 0)), 0};
     int ready = poll(&pfd, 1, (int)(deadline - now));
@@ -609,7 +386,7 @@ static void client_wait(petrel_tcp_client *c, bool want_out, uint64_t deadline)
  * a fast loopback it may also finish without ever waiting.) */
 static void client_handshake_nonblocking(petrel_tcp_client *c)
 {
-    uint64_t deadline = now_ms() + WAIT_MS;
+    uint64_t deadline = net_test_now_ms() + WAIT_MS;
     int rc;
     while ((rc = petrel_tcp_client_handshake(c, 0)) == PETREL_ERR_WOULD_BLOCK) {
         int flushed = petrel_tcp_client_flush(c, 0);
@@ -619,25 +396,6 @@ static void client_handshake_nonblocking(petrel_tcp_client *c)
     if (rc != 0)
         print_error("handshake: %s\n", petrel_error_name(rc));
     assert_int_equal(rc, 0);
-}
-
-/* A listening socket on 127.0.0.1 that never accepts: the kernel completes
- * TCP connections to it, and nothing ever answers. Returns its port. */
-static void silent_listener(harness *h, char *port, size_t cap)
-{
-    assert_true(h->raw_count < MAX_RAW);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    h->raw[h->raw_count++] = fd;
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (const struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(fd, 4), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    snprintf(port, cap, "%u", (unsigned)ntohs(sa.sin_port));
 }
 
 /*
@@ -658,8 +416,8 @@ static uint64_t pump_nonblocking(petrel_tcp_client *c, uint64_t seed, size_t tot
     assert_non_null(out);
     assert_non_null(in);
     assert_non_null(expect);
-    uint64_t deadline = now_ms() + BULK_MS;
-    uint64_t tx_hash = FNV_OFFSET, rx_hash = FNV_OFFSET;
+    uint64_t deadline = net_test_now_ms() + BULK_MS;
+    uint64_t tx_hash = NET_TEST_FNV_OFFSET, rx_hash = NET_TEST_FNV_OFFSET;
     size_t sent = 0, received = 0, chunk_len = 0, chunk_off = 0;
     while (received < total) {
         bool progress = false;
@@ -670,7 +428,7 @@ static uint64_t pump_nonblocking(petrel_tcp_client *c, uint64_t seed, size_t tot
                     chunk_len = total - sent;
                 chunk_off = 0;
                 stream_fill(seed, sent, out, chunk_len);
-                tx_hash = fnv1a(tx_hash, out, chunk_len);
+                tx_hash = net_test_fnv1a(tx_hash, out, chunk_len);
             }
             int rc = petrel_tcp_client_send(c, out + chunk_off, chunk_len - chunk_off, 0);
             if (rc != PETREL_ERR_WOULD_BLOCK) {
@@ -698,7 +456,7 @@ static uint64_t pump_nonblocking(petrel_tcp_client *c, uint64_t seed, size_t tot
             assert_true(received + (size_t)n <= total);
             stream_fill(seed, received, expect, (size_t)n);
             assert_memory_equal(in, expect, (size_t)n);
-            rx_hash = fnv1a(rx_hash, in, (size_t)n);
+            rx_hash = net_test_fnv1a(rx_hash, in, (size_t)n);
             received += (size_t)n;
             progress = true;
         }
@@ -708,7 +466,7 @@ static uint64_t pump_nonblocking(petrel_tcp_client *c, uint64_t seed, size_t tot
             client_wait(c, flushed == PETREL_ERR_WOULD_BLOCK, deadline);
         } else {
             struct pollfd pfd = {petrel_tcp_client_fd(c), POLLOUT, 0};
-            assert_true(now_ms() < deadline);
+            assert_true(net_test_now_ms() < deadline);
             if (poll(&pfd, 1, STALL_MS) == 0)
                 reading = true;
         }
@@ -722,6 +480,16 @@ static uint64_t pump_nonblocking(petrel_tcp_client *c, uint64_t seed, size_t tot
     return rx_hash;
 }
 
+/* Waits until the server has received total bytes, then checks that it
+ * received exactly that many, with FNV-1a hash. */
+static void expect_server_received(harness *h, uint64_t total, uint64_t hash)
+{
+    assert_true(wait_for(h, net_test_data_bytes_at_least, total, WAIT_MS));
+    net_test_record v = view(h);
+    assert_true(v.data_bytes == total);
+    assert_true(v.data_hash == hash);
+}
+
 /* Ends a session from the client side: close_notify, then the server's
  * answer makes recv return 0, and the server reports reason 0. */
 static void client_close_cleanly(harness *h, petrel_tcp_client *c, size_t closed_before)
@@ -730,7 +498,7 @@ static void client_close_cleanly(harness *h, petrel_tcp_client *c, size_t closed
     uint8_t buf[64];
     assert_int_equal(petrel_tcp_client_recv(c, buf, sizeof(buf), WAIT_MS), 0);
     assert_int_equal(petrel_tcp_client_recv(c, buf, sizeof(buf), 0), 0); /* and stays 0 */
-    assert_true(wait_for(h, closed_at_least, closed_before + 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, closed_before + 1, WAIT_MS));
     assert_int_equal(view(h).reasons[closed_before], 0);
 }
 
@@ -745,16 +513,16 @@ static void test_psk_echo_and_client_close(void **state)
     harness *h = *state;
     server_start(h, "127.0.0.1", NULL);
     petrel_tcp_client *c = client_connect(h);
-    assert_true(wait_for(h, established_at_least, 1, WAIT_MS));
-    assert_true(wait_for(h, sessions_are, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_established_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 1, WAIT_MS));
     assert_true(strncmp(view(h).last_peer, "127.0.0.1:", 10) == 0);
 
     client_echo(c, "hello");
     client_echo(c, "a second message");
 
     client_close_cleanly(h, c, 0);
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
-    server_view v = view(h);
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
+    net_test_record v = view(h);
     assert_int_equal(v.closed, 1);
     assert_int_equal(v.established, 1);
     /* After close, nothing more can be sent. */
@@ -769,8 +537,8 @@ static void test_certificate_echo(void **state)
     harness *h = *state;
     petrel_config_free(h->server_cfg);
     petrel_config_free(h->client_cfg);
-    h->server_cfg = make_config();
-    h->client_cfg = make_config();
+    h->server_cfg = net_test_psk_config(NULL);
+    h->client_cfg = net_test_psk_config(NULL);
     static const uint16_t ecdsa[] = {0xC02B}; /* ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 */
     assert_int_equal(petrel_config_set_suites(h->client_cfg, ecdsa, 1), 0);
     assert_int_equal(petrel_config_load_credentials_file(h->server_cfg, PKI("ec-server-chain.pem"),
@@ -831,14 +599,14 @@ static void test_bulk_10mb_blocking(void **state)
     assert_non_null(out);
     assert_non_null(in);
     assert_non_null(expect);
-    uint64_t tx_hash = FNV_OFFSET, rx_hash = FNV_OFFSET;
+    uint64_t tx_hash = NET_TEST_FNV_OFFSET, rx_hash = NET_TEST_FNV_OFFSET;
     size_t sent = 0, received = 0;
     while (sent < TOTAL) {
         size_t len = random_between(&sizes, 1, MAX_WRITE);
         if (len > TOTAL - sent)
             len = TOTAL - sent;
         stream_fill(seed, sent, out, len);
-        tx_hash = fnv1a(tx_hash, out, len);
+        tx_hash = net_test_fnv1a(tx_hash, out, len);
         assert_int_equal(petrel_tcp_client_send(c, out, len, WAIT_MS), (int)len);
         sent += len;
         while (received < sent) {
@@ -850,7 +618,7 @@ static void test_bulk_10mb_blocking(void **state)
             assert_true(received + (size_t)n <= sent);
             stream_fill(seed, received, expect, (size_t)n);
             assert_memory_equal(in, expect, (size_t)n);
-            rx_hash = fnv1a(rx_hash, in, (size_t)n);
+            rx_hash = net_test_fnv1a(rx_hash, in, (size_t)n);
             received += (size_t)n;
         }
     }
@@ -858,10 +626,7 @@ static void test_bulk_10mb_blocking(void **state)
     free(in);
     free(expect);
     assert_true(tx_hash == rx_hash);
-    assert_true(wait_for(h, data_bytes_at_least, TOTAL, WAIT_MS));
-    server_view v = view(h);
-    assert_true(v.data_bytes == TOTAL);
-    assert_true(v.data_hash == tx_hash);
+    expect_server_received(h, TOTAL, tx_hash);
     client_close_cleanly(h, c, 0);
     assert_server_healthy(h);
 }
@@ -878,10 +643,7 @@ static void test_bulk_10mb_full_duplex(void **state)
     petrel_tcp_client *c = client_connect(h);
     uint64_t sizes = 0x13198a2e03707344u;
     uint64_t hash = pump_nonblocking(c, 0x5eed0002u, TOTAL, 65536, 70000, &sizes, false);
-    assert_true(wait_for(h, data_bytes_at_least, TOTAL, WAIT_MS));
-    server_view v = view(h);
-    assert_true(v.data_bytes == TOTAL);
-    assert_true(v.data_hash == hash);
+    expect_server_received(h, TOTAL, hash);
     client_close_cleanly(h, c, 0);
     assert_server_healthy(h);
 }
@@ -898,11 +660,8 @@ static void test_writer_that_does_not_read(void **state)
     petrel_tcp_client *c = client_connect(h);
     uint64_t sizes = 0x082efa98ec4e6c89u;
     uint64_t hash = pump_nonblocking(c, 0x5eed0004u, TOTAL, 65536, 70000, &sizes, true);
-    assert_true(wait_for(h, data_bytes_at_least, TOTAL, WAIT_MS));
-    server_view v = view(h);
-    assert_true(v.data_bytes == TOTAL);
-    assert_true(v.data_hash == hash);
-    assert_int_equal(v.closed, 0);
+    expect_server_received(h, TOTAL, hash);
+    assert_int_equal(view(h).closed, 0);
     client_close_cleanly(h, c, 0);
     assert_server_healthy(h);
 }
@@ -917,14 +676,16 @@ static void test_nonblocking_handshake_and_1mb(void **state)
     /* A peer that never answers: timeout 0 never waits, and a timeout
      * ends on time. */
     char port[16];
-    silent_listener(h, port, sizeof(port));
+    /* A listener that never accepts: the kernel completes TCP connections
+     * to it, and nothing ever answers. */
+    (void)net_test_listen_loopback(&h->net, port, sizeof(port));
     petrel_tcp_client *mute = client_new_to(h, "127.0.0.1", port);
     assert_int_equal(petrel_tcp_client_handshake(mute, 0), PETREL_ERR_WOULD_BLOCK);
     assert_int_equal(petrel_tcp_client_handshake(mute, 0), PETREL_ERR_WOULD_BLOCK);
     assert_int_equal(petrel_tcp_client_flush(mute, 0), 0); /* the ClientHello went */
-    uint64_t start = now_ms();
+    uint64_t start = net_test_now_ms();
     assert_int_equal(petrel_tcp_client_handshake(mute, 100), PETREL_ERR_TIMEOUT);
-    uint64_t elapsed = now_ms() - start;
+    uint64_t elapsed = net_test_now_ms() - start;
     assert_true(elapsed >= 90 && elapsed < WAIT_MS);
 
     server_start(h, "127.0.0.1", NULL);
@@ -936,7 +697,7 @@ static void test_nonblocking_handshake_and_1mb(void **state)
     assert_int_equal(petrel_tcp_client_recv(c, buf, sizeof(buf), 0), PETREL_ERR_WOULD_BLOCK);
     uint64_t sizes = 0xa4093822299f31d0u;
     uint64_t hash = pump_nonblocking(c, 0x5eed0003u, TOTAL, 16384, 16384, &sizes, false);
-    assert_true(wait_for(h, data_bytes_at_least, TOTAL, WAIT_MS));
+    assert_true(wait_for(h, net_test_data_bytes_at_least, TOTAL, WAIT_MS));
     assert_true(view(h).data_hash == hash);
     client_close_cleanly(h, c, 0);
     assert_server_healthy(h);
@@ -955,9 +716,9 @@ static void test_server_close(void **state)
     uint8_t buf[64];
     assert_int_equal(petrel_tcp_client_recv(c, buf, sizeof(buf), WAIT_MS), 0);
     assert_true(petrel_peer_closed(petrel_tcp_client_conn(c)));
-    assert_true(wait_for(h, closed_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 1, WAIT_MS));
     assert_int_equal(view(h).reasons[0], 0);
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
     /* The client's own close after the answer went: nothing to do. */
     assert_int_equal(petrel_tcp_client_close(c), 0);
     assert_int_equal(petrel_tcp_client_recv(c, buf, sizeof(buf), 0), 0);
@@ -974,10 +735,10 @@ static void test_server_close_unanswered(void **state)
     const petrel_tcp_server_options opt = {.idle_timeout_ms = 400};
     server_start(h, "127.0.0.1", &opt);
     petrel_tcp_client *c = client_connect(h);
-    uint64_t start = now_ms();
+    uint64_t start = net_test_now_ms();
     client_send(c, CLOSE_MARKER, strlen(CLOSE_MARKER));
-    assert_true(wait_for(h, closed_at_least, 1, WAIT_MS));
-    uint64_t elapsed = now_ms() - start;
+    assert_true(wait_for(h, net_test_closed_at_least, 1, WAIT_MS));
+    uint64_t elapsed = net_test_now_ms() - start;
     assert_int_equal(view(h).reasons[0], PETREL_ERR_TIMEOUT);
     assert_true(elapsed >= 350);
     uint8_t buf[16];
@@ -1008,16 +769,16 @@ static void test_truncation_seen_by_server(void **state)
     petrel_tcp_client *c = client_connect(h);
     client_echo(c, "then a FIN without close_notify");
     assert_int_equal(shutdown(petrel_tcp_client_fd(c), SHUT_WR), 0);
-    assert_true(wait_for(h, closed_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 1, WAIT_MS));
     assert_int_equal(view(h).reasons[0], PETREL_ERR_TRUNCATION);
 
     c = client_connect(h);
     client_echo(c, "then freed without close_notify");
     petrel_tcp_client_free(c);
     client_forget(h, c);
-    assert_true(wait_for(h, closed_at_least, 2, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 2, WAIT_MS));
     assert_int_equal(view(h).reasons[1], PETREL_ERR_TRUNCATION);
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
     assert_server_healthy(h);
 }
 
@@ -1039,10 +800,10 @@ static void test_peer_vanishes_mid_transfer(void **state)
     free(data);
     assert_true(rc > 0);
     /* Some of it has reached the server and is being echoed. */
-    assert_true(wait_for(h, data_bytes_at_least, 16384, WAIT_MS));
+    assert_true(wait_for(h, net_test_data_bytes_at_least, 16384, WAIT_MS));
     petrel_tcp_client_free(c);
     client_forget(h, c);
-    assert_true(wait_for(h, closed_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 1, WAIT_MS));
     assert_int_equal(view(h).reasons[0], PETREL_ERR_TRUNCATION);
     client_echo(client_connect(h), "the next one");
     assert_server_healthy(h);
@@ -1060,14 +821,14 @@ static void test_ten_clients(void **state)
         c[i] = client_connect(h);
         snprintf(msg[i], sizeof(msg[i]), "message from client %02d", i);
     }
-    assert_true(wait_for(h, sessions_are, N, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, N, WAIT_MS));
     for (int i = 0; i < N; i++)
         client_send(c[i], msg[i], strlen(msg[i]));
     for (int i = N - 1; i >= 0; i--)
         client_expect(c[i], msg[i], strlen(msg[i]));
     for (int i = 0; i < N; i++)
         client_close_cleanly(h, c[i], (size_t)i);
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
     assert_int_equal(view(h).max_sessions, N);
     assert_server_healthy(h);
 }
@@ -1111,7 +872,7 @@ static bool raw_flush(petrel_conn *conn, int fd)
 static void *raw_server_main(void *arg)
 {
     raw_server *rs = arg;
-    uint64_t deadline = now_ms() + WAIT_MS;
+    uint64_t deadline = net_test_now_ms() + WAIT_MS;
     struct pollfd lp = {rs->listen_fd, POLLIN, 0};
     if (poll(&lp, 1, WAIT_MS) != 1) {
         rs->result = -1;
@@ -1124,7 +885,7 @@ static void *raw_server_main(void *arg)
         goto out;
     }
     while (!petrel_handshake_complete(conn)) {
-        uint64_t now = now_ms();
+        uint64_t now = net_test_now_ms();
         struct pollfd pfd = {fd, POLLIN, 0};
         uint8_t *buf;
         int cap = petrel_get_readbuf(conn, &buf);
@@ -1137,11 +898,7 @@ static void *raw_server_main(void *arg)
             rs->result = -4;
             goto out;
         }
-        int rc = petrel_received(conn, (size_t)n, NULL, NULL);
-        while (rc == PETREL_HANDSHAKE_COMPLETE || rc == PETREL_APP_DATA ||
-               rc == PETREL_RECEIVED_ALERT)
-            rc = petrel_processed(conn, NULL, NULL);
-        if (rc < 0 || !raw_flush(conn, fd)) {
+        if (net_test_feed(conn, (size_t)n) < 0 || !raw_flush(conn, fd)) {
             rs->result = -5;
             goto out;
         }
@@ -1160,20 +917,9 @@ out:
 static void test_truncation_seen_by_client(void **state)
 {
     harness *h = *state;
-    raw_server rs = {h->server_cfg, -1, 0};
-    rs.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(rs.listen_fd >= 0);
-    h->raw[h->raw_count++] = rs.listen_fd;
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(rs.listen_fd, (const struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(listen(rs.listen_fd, 4), 0);
-    assert_int_equal(getsockname(rs.listen_fd, (struct sockaddr *)&sa, &len), 0);
     char port[16];
-    snprintf(port, sizeof(port), "%u", (unsigned)ntohs(sa.sin_port));
+    raw_server rs = {h->server_cfg, -1, 0};
+    rs.listen_fd = net_test_listen_loopback(&h->net, port, sizeof(port));
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, raw_server_main, &rs), 0);
 
@@ -1205,12 +951,12 @@ static void test_garbage(void **state)
     uint64_t seed = 0x9e3779b97f4a7c15u;
     uint8_t junk[100];
     for (size_t i = 0; i < sizeof(junk); i++)
-        junk[i] = (uint8_t)next_random(&seed);
+        junk[i] = (uint8_t)net_test_random(&seed);
     int fd = raw_connect(h);
     assert_int_equal(send(fd, junk, sizeof(junk), MSG_NOSIGNAL), (ssize_t)sizeof(junk));
     /* Whatever the bytes parse as, the end of the stream settles it. */
     assert_int_equal(shutdown(fd, SHUT_WR), 0);
-    assert_true(wait_for(h, closed_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 1, WAIT_MS));
     assert_true(view(h).reasons[0] < 0);
     assert_true(raw_read_to_end(fd, WAIT_MS) >= 0); /* the server closed it */
 
@@ -1220,7 +966,7 @@ static void test_garbage(void **state)
     fd = raw_connect(h);
     assert_int_equal(send(fd, oversized, sizeof(oversized), MSG_NOSIGNAL),
                      (ssize_t)sizeof(oversized));
-    assert_true(wait_for(h, closed_at_least, 2, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 2, WAIT_MS));
     int reason = view(h).reasons[1];
     if (reason == PETREL_ERR_TRUNCATION || reason >= 0)
         print_error("oversized header: %d (%s)\n", reason, petrel_error_name(reason));
@@ -1242,24 +988,24 @@ static void test_expiry(void **state)
     const petrel_tcp_server_options opt = {.handshake_timeout_ms = 300, .idle_timeout_ms = 600};
     server_start(h, "127.0.0.1", &opt);
 
-    uint64_t start = now_ms();
+    uint64_t start = net_test_now_ms();
     int fd = raw_connect(h);
-    assert_true(wait_for(h, closed_at_least, 1, WAIT_MS));
-    uint64_t elapsed = now_ms() - start;
+    assert_true(wait_for(h, net_test_closed_at_least, 1, WAIT_MS));
+    uint64_t elapsed = net_test_now_ms() - start;
     assert_int_equal(view(h).reasons[0], PETREL_ERR_TIMEOUT);
     assert_true(elapsed >= 250);
     assert_true(raw_read_to_end(fd, WAIT_MS) == 0);
 
     petrel_tcp_client *c = client_connect(h);
-    start = now_ms();
+    start = net_test_now_ms();
     client_echo(c, "then silence");
-    assert_true(wait_for(h, closed_at_least, 2, WAIT_MS));
-    elapsed = now_ms() - start;
+    assert_true(wait_for(h, net_test_closed_at_least, 2, WAIT_MS));
+    elapsed = net_test_now_ms() - start;
     assert_int_equal(view(h).reasons[1], PETREL_ERR_TIMEOUT);
     assert_true(elapsed >= 500);
     uint8_t buf[16];
     assert_int_equal(petrel_tcp_client_recv(c, buf, sizeof(buf), WAIT_MS), 0);
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
     assert_server_healthy(h);
 }
 
@@ -1272,54 +1018,38 @@ static void test_max_sessions(void **state)
     server_start(h, "127.0.0.1", &opt);
     petrel_tcp_client *a = client_connect(h);
     petrel_tcp_client *b = client_connect(h);
-    assert_true(wait_for(h, sessions_are, 2, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 2, WAIT_MS));
 
     petrel_tcp_client *third = client_new_to(h, h->host, h->port);
-    uint64_t start = now_ms();
+    uint64_t start = net_test_now_ms();
     int rc = petrel_tcp_client_handshake(third, WAIT_MS);
     if (rc != PETREL_ERR_TRUNCATION && rc != PETREL_ERR_IO)
         print_error("third handshake: %d (%s)\n", rc, petrel_error_name(rc));
     assert_true(rc == PETREL_ERR_TRUNCATION || rc == PETREL_ERR_IO);
-    assert_true(now_ms() - start < WAIT_MS);
+    assert_true(net_test_now_ms() - start < WAIT_MS);
     assert_int_equal(view(h).max_sessions, 2);
 
     client_echo(a, "first");
     client_echo(b, "second");
     client_close_cleanly(h, a, 0);
-    assert_true(wait_for(h, sessions_are, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 1, WAIT_MS));
     client_echo(client_connect(h), "in the freed place");
     assert_server_healthy(h);
-}
-
-static bool ipv6_loopback_available(void)
-{
-    int fd = socket(AF_INET6, SOCK_STREAM, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in6 sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin6_family = AF_INET6;
-    sa.sin6_addr = in6addr_loopback;
-    bool ok = bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
 }
 
 /* A server on "::" serves IPv6 and IPv4 clients. */
 static void test_ipv6_dual_stack(void **state)
 {
     harness *h = *state;
-    if (!ipv6_loopback_available()) {
-        print_message("IPv6 is unavailable here (cannot bind ::1): case passes untested\n");
+    if (net_test_ipv6_unavailable(SOCK_STREAM))
         return;
-    }
     server_start(h, "::", NULL);
     petrel_tcp_client *c6 = client_connect_to(h, "::1");
-    assert_true(wait_for(h, established_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_established_at_least, 1, WAIT_MS));
     assert_true(strncmp(view(h).last_peer, "[::1]:", 6) == 0);
     client_echo(c6, "hello over IPv6");
     petrel_tcp_client *c4 = client_connect_to(h, "127.0.0.1");
-    assert_true(wait_for(h, established_at_least, 2, WAIT_MS));
+    assert_true(wait_for(h, net_test_established_at_least, 2, WAIT_MS));
     assert_true(strstr(view(h).last_peer, "127.0.0.1") != NULL);
     client_echo(c4, "hello over IPv4");
     client_close_cleanly(h, c6, 0);
@@ -1388,12 +1118,12 @@ static void test_connect_failures(void **state)
 {
     harness *h = *state;
     char port[16];
-    free_port(port, sizeof(port));
+    net_test_free_port(SOCK_STREAM, port, sizeof(port));
     int error = 0;
-    uint64_t start = now_ms();
+    uint64_t start = net_test_now_ms();
     assert_null(petrel_tcp_client_new(h->client_cfg, "127.0.0.1", port, &error));
     assert_int_equal(error, PETREL_ERR_IO);
-    assert_true(now_ms() - start < WAIT_MS);
+    assert_true(net_test_now_ms() - start < WAIT_MS);
     error = 0;
     assert_null(petrel_tcp_client_new(h->client_cfg, "no-such-host.invalid", "4433", &error));
     assert_int_equal(error, PETREL_ERR_RESOLVE);
@@ -1420,7 +1150,7 @@ static void test_one_poll_loop_for_tls_and_dtls(void **state)
     snprintf(h->port, sizeof(h->port), "%d", petrel_tcp_server_port(h->srv));
     snprintf(h->udp_port, sizeof(h->udp_port), "%d", petrel_udp_server_port(h->udp));
     h->outer_poll = true;
-    thread_start(h);
+    net_test_start(&h->net, server_step, h);
 
     petrel_tcp_client *c = client_connect(h);
     h->udp_client = petrel_udp_client_new(h->client_cfg, "127.0.0.1", h->udp_port, &error);
@@ -1437,11 +1167,15 @@ static void test_one_poll_loop_for_tls_and_dtls(void **state)
     client_echo(c, "TLS again");
     client_close_cleanly(h, c, 0);
 
-    server_view v = view(h);
+    net_test_record v = view(h);
+    net_test_lock(&h->net);
+    size_t udp_established = h->udp_established, udp_records = h->udp_records;
+    size_t tcp_wakeups = h->tcp_wakeups;
+    net_test_unlock(&h->net);
     assert_int_equal(v.established, 1);
-    assert_int_equal(v.udp_established, 1);
-    assert_int_equal(v.udp_records, 1);
-    assert_true(v.tcp_wakeups >= 3); /* accept, handshake, echoes */
+    assert_int_equal(udp_established, 1);
+    assert_int_equal(udp_records, 1);
+    assert_true(tcp_wakeups >= 3); /* accept, handshake, echoes */
     assert_server_healthy(h);
 }
 

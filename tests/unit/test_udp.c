@@ -11,11 +11,9 @@
  * addresses; half-open and idle expiry; max_sessions; IPv6; a port with no
  * server; an unresolvable host.
  *
- * The server thread is the only one that touches the server: after each
- * run_once it copies petrel_udp_server_session_count into the harness under
- * the mutex, and the handlers record what they see there too. The test
- * thread only reads those copies, and waits on a condition variable with a
- * deadline: no sleep stands in for synchronisation.
+ * The server thread and what it records are the shared harness of
+ * tests/support/net_test.h: the test thread only reads copies of the
+ * record, and waits on it with a deadline.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -24,27 +22,19 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <petrel/petrel.h>
 #include <petrel/udp.h>
 
+#include "tests/support/net_test.h"
+
 #define MAX_CLIENTS     32
-#define MAX_RAW_SOCKETS 32
 #define MAX_CONNS       4
-#define MAX_REASONS     64
 #define WAIT_MS         3000 /* bound on any wait for the server */
 #define HANDSHAKE_MS    5000
 #define DGRAM_MAX       2048
@@ -53,66 +43,26 @@
 #define HT_CLIENT_HELLO 1
 #define HT_HELLO_VERIFY 3
 
-static const uint8_t psk_identity[] = {'i', 'd'};
-static const uint8_t psk_key[16] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07,
-                                    0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f};
-
 /* ======================================================================
  * Harness
  * ====================================================================== */
 
 typedef struct harness {
+    net_test_harness net; /* the server thread, its record, the raw sockets */
     petrel_config *server_cfg;
     petrel_config *client_cfg;
     atomic_size_t server_allocations; /* alloc/realloc calls through server_cfg */
 
     petrel_udp_server *srv;
-    int family;    /* of the server's socket */
     char host[64]; /* the server's address, as the clients use it */
     char port[16]; /* the server's bound port */
-    pthread_t thread;
-    bool thread_running;
-    atomic_bool stop;
-
-    pthread_mutex_t lock;
-    pthread_cond_t changed;
-    /* Under lock, written by the server thread. */
-    uint64_t loops;      /* run_once calls completed */
-    size_t sessions;     /* petrel_udp_server_session_count after the last run_once */
-    size_t max_sessions; /* the largest value sessions took */
-    int run_error;       /* first negative return of run_once */
-    size_t established;  /* on_established calls */
-    size_t records;      /* on_data calls */
-    int echo_error;      /* first negative return of petrel_udp_session_send */
-    size_t closed;       /* on_closed calls */
-    int reasons[MAX_REASONS];
-    char last_peer[80]; /* petrel_udp_session_peer in the last on_established */
 
     /* Owned by the test thread; released by teardown whatever happens. */
     petrel_udp_client *clients[MAX_CLIENTS];
     size_t client_count;
-    int raw[MAX_RAW_SOCKETS];
-    size_t raw_count;
     petrel_conn *conns[MAX_CONNS];
     size_t conn_count;
 } harness;
-
-/* What the test thread reads: a copy taken under the lock, so that no
- * assertion fails (and longjmps) while the lock is held. */
-typedef struct server_view {
-    uint64_t loops;
-    size_t sessions, max_sessions, established, records, closed;
-    int run_error, echo_error;
-    int reasons[MAX_REASONS];
-    char last_peer[80];
-} server_view;
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void *counting_alloc(void *ref, size_t size)
 {
@@ -136,85 +86,24 @@ static void counting_free(void *ref, void *ptr)
 
 static petrel_config *make_config(harness *h, bool count_allocations)
 {
-    petrel_platform p = petrel_platform_default();
-    p.log_level = PETREL_LOG_NONE;
+    petrel_platform p = net_test_platform();
     if (count_allocations) {
         p.alloc = counting_alloc;
         p.realloc = counting_realloc;
         p.free = counting_free;
         p.alloc_ref = h;
     }
-    petrel_config *cfg = petrel_config_new(&p);
-    assert_non_null(cfg);
-    assert_int_equal(
-        petrel_config_set_psk(cfg, psk_identity, sizeof(psk_identity), psk_key, sizeof(psk_key)),
-        0);
-    return cfg;
+    return net_test_psk_config(&p);
 }
 
-static server_view view(harness *h)
+static net_test_record view(harness *h)
 {
-    server_view v;
-    pthread_mutex_lock(&h->lock);
-    v.loops = h->loops;
-    v.sessions = h->sessions;
-    v.max_sessions = h->max_sessions;
-    v.established = h->established;
-    v.records = h->records;
-    v.closed = h->closed;
-    v.run_error = h->run_error;
-    v.echo_error = h->echo_error;
-    memcpy(v.reasons, h->reasons, sizeof(v.reasons));
-    memcpy(v.last_peer, h->last_peer, sizeof(v.last_peer));
-    pthread_mutex_unlock(&h->lock);
-    return v;
+    return net_test_view(&h->net);
 }
 
-/* ---- conditions the test thread waits for (called under the lock) ---- */
-
-typedef bool (*condition_fn)(const harness *h, uint64_t arg);
-
-static bool sessions_are(const harness *h, uint64_t n)
+static bool wait_for(harness *h, net_test_condition cond, uint64_t arg, int timeout_ms)
 {
-    return h->sessions == n;
-}
-
-static bool established_at_least(const harness *h, uint64_t n)
-{
-    return h->established >= n;
-}
-
-static bool closed_at_least(const harness *h, uint64_t n)
-{
-    return h->closed >= n;
-}
-
-static bool loops_at_least(const harness *h, uint64_t n)
-{
-    return h->loops >= n;
-}
-
-/* Waits at most timeout_ms for cond; returns whether it holds. */
-static bool wait_for(harness *h, condition_fn cond, uint64_t arg, int timeout_ms)
-{
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
-    pthread_mutex_lock(&h->lock);
-    bool ok = cond(h, arg);
-    while (!ok) {
-        int rc = pthread_cond_timedwait(&h->changed, &h->lock, &deadline);
-        ok = cond(h, arg);
-        if (rc == ETIMEDOUT)
-            break;
-    }
-    pthread_mutex_unlock(&h->lock);
-    return ok;
+    return net_test_wait(&h->net, cond, arg, timeout_ms);
 }
 
 /* Returns once the server has finished the run_once that was under way
@@ -222,7 +111,7 @@ static bool wait_for(harness *h, condition_fn cond, uint64_t arg, int timeout_ms
 static void server_sync(harness *h)
 {
     uint64_t loops = view(h).loops;
-    assert_true(wait_for(h, loops_at_least, loops + 2, WAIT_MS));
+    assert_true(wait_for(h, net_test_loops_at_least, loops + 2, WAIT_MS));
 }
 
 /* ---- the server's handlers and thread ---- */
@@ -230,59 +119,33 @@ static void server_sync(harness *h)
 static void on_established(void *ref, petrel_udp_session *s)
 {
     harness *h = ref;
-    pthread_mutex_lock(&h->lock);
-    h->established++;
-    snprintf(h->last_peer, sizeof(h->last_peer), "%s", petrel_udp_session_peer(s));
-    pthread_cond_broadcast(&h->changed);
-    pthread_mutex_unlock(&h->lock);
+    net_test_note_established(&h->net, petrel_udp_session_peer(s), 0);
 }
 
 static void on_data(void *ref, petrel_udp_session *s, const uint8_t *data, size_t len)
 {
     harness *h = ref;
     int rc = petrel_udp_session_send(s, data, len);
-    pthread_mutex_lock(&h->lock);
-    h->records++;
-    if (rc < 0 && h->echo_error == 0)
-        h->echo_error = rc;
-    pthread_cond_broadcast(&h->changed);
-    pthread_mutex_unlock(&h->lock);
+    net_test_note_data(&h->net, data, len, rc);
 }
 
 static void on_closed(void *ref, petrel_udp_session *s, int reason)
 {
     harness *h = ref;
     (void)s;
-    pthread_mutex_lock(&h->lock);
-    if (h->closed < MAX_REASONS)
-        h->reasons[h->closed] = reason;
-    h->closed++;
-    pthread_cond_broadcast(&h->changed);
-    pthread_mutex_unlock(&h->lock);
+    net_test_note_closed(&h->net, reason);
 }
 
-static void *server_main(void *arg)
+static int server_step(void *ref, size_t *sessions)
 {
-    harness *h = arg;
-    while (!atomic_load(&h->stop)) {
-        int rc = petrel_udp_server_run_once(h->srv, 20);
-        size_t n = petrel_udp_server_session_count(h->srv);
-        pthread_mutex_lock(&h->lock);
-        if (rc < 0 && h->run_error == 0)
-            h->run_error = rc;
-        h->sessions = n;
-        if (n > h->max_sessions)
-            h->max_sessions = n;
-        h->loops++;
-        pthread_cond_broadcast(&h->changed);
-        pthread_mutex_unlock(&h->lock);
-    }
-    return NULL;
+    harness *h = ref;
+    int rc = petrel_udp_server_run_once(h->srv, 20);
+    *sessions = petrel_udp_server_session_count(h->srv);
+    return rc;
 }
 
-/* Starts a server on host:0 (family AF_INET or AF_INET6) with opt. */
-static void server_start(harness *h, const char *host, int family,
-                         const petrel_udp_server_options *opt)
+/* Starts a server on host:0 with opt. */
+static void server_start(harness *h, const char *host, const petrel_udp_server_options *opt)
 {
     const petrel_udp_server_handlers handlers = {on_established, on_data, on_closed};
     int error = 0;
@@ -293,21 +156,12 @@ static void server_start(harness *h, const char *host, int family,
     assert_true(petrel_udp_server_fd(h->srv) >= 0);
     snprintf(h->port, sizeof(h->port), "%d", port);
     snprintf(h->host, sizeof(h->host), "%s", host);
-    h->family = family;
-    atomic_store(&h->stop, false);
-    assert_int_equal(pthread_create(&h->thread, NULL, server_main, h), 0);
-    h->thread_running = true;
-    /* Wait for the first loop, so that the thread is known to run. */
-    assert_true(wait_for(h, loops_at_least, 1, WAIT_MS));
+    net_test_start(&h->net, server_step, h);
 }
 
 static void server_stop(harness *h)
 {
-    if (h->thread_running) {
-        atomic_store(&h->stop, true);
-        pthread_join(h->thread, NULL);
-        h->thread_running = false;
-    }
+    net_test_stop(&h->net);
     petrel_udp_server_free(h->srv); /* after the join: handlers may run */
     h->srv = NULL;
 }
@@ -315,9 +169,7 @@ static void server_stop(harness *h)
 /* After a test's own checks: the server loop never failed. */
 static void assert_server_healthy(harness *h)
 {
-    server_view v = view(h);
-    assert_int_equal(v.run_error, 0);
-    assert_int_equal(v.echo_error, 0);
+    net_test_assert_healthy(&h->net);
 }
 
 static int setup(void **state)
@@ -325,13 +177,8 @@ static int setup(void **state)
     static harness h;
     memset(&h, 0, sizeof(h));
     atomic_init(&h.server_allocations, 0);
-    atomic_init(&h.stop, false);
-    pthread_condattr_t attr;
-    if (pthread_mutex_init(&h.lock, NULL) != 0 || pthread_condattr_init(&attr) != 0 ||
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) != 0 ||
-        pthread_cond_init(&h.changed, &attr) != 0)
+    if (net_test_init(&h.net) != 0)
         return -1;
-    pthread_condattr_destroy(&attr);
     h.server_cfg = make_config(&h, true);
     h.client_cfg = make_config(&h, false);
     *state = &h;
@@ -344,14 +191,11 @@ static int teardown(void **state)
     server_stop(h);
     for (size_t i = 0; i < h->client_count; i++)
         petrel_udp_client_free(h->clients[i]);
-    for (size_t i = 0; i < h->raw_count; i++)
-        close(h->raw[i]);
     for (size_t i = 0; i < h->conn_count; i++)
         petrel_conn_free(h->conns[i]);
     petrel_config_free(h->server_cfg);
     petrel_config_free(h->client_cfg);
-    pthread_cond_destroy(&h->changed);
-    pthread_mutex_destroy(&h->lock);
+    net_test_finish(&h->net);
     return 0;
 }
 
@@ -375,10 +219,7 @@ static petrel_udp_client *client_connect(harness *h)
 {
     petrel_udp_client *c = client_new(h);
     int rc = petrel_udp_client_handshake(c, HANDSHAKE_MS);
-    if (rc != 0)
-        print_error("handshake: %s\n", petrel_error_name(rc));
-    assert_int_equal(rc, 0);
-    assert_true(petrel_handshake_complete(petrel_udp_client_conn(c)));
+    net_test_assert_handshake(rc, petrel_udp_client_conn(c));
     return c;
 }
 
@@ -401,37 +242,10 @@ static void client_echo(petrel_udp_client *c, const char *msg)
     client_expect(c, msg);
 }
 
-/* The server's address, for raw sockets. */
-static void server_sockaddr(const harness *h, struct sockaddr_storage *sa, socklen_t *len)
-{
-    memset(sa, 0, sizeof(*sa));
-    if (h->family == AF_INET6) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)atoi(h->port));
-        assert_int_equal(inet_pton(AF_INET6, h->host, &in6->sin6_addr), 1);
-        *len = sizeof(*in6);
-    } else {
-        struct sockaddr_in *in = (struct sockaddr_in *)sa;
-        in->sin_family = AF_INET;
-        in->sin_port = htons((uint16_t)atoi(h->port));
-        assert_int_equal(inet_pton(AF_INET, h->host, &in->sin_addr), 1);
-        *len = sizeof(*in);
-    }
-}
-
 /* A UDP socket connected to the server: a fresh source address (port). */
 static int raw_socket(harness *h)
 {
-    assert_true(h->raw_count < MAX_RAW_SOCKETS);
-    struct sockaddr_storage sa;
-    socklen_t len;
-    server_sockaddr(h, &sa, &len);
-    int fd = socket(h->family, SOCK_DGRAM, 0);
-    assert_true(fd >= 0);
-    h->raw[h->raw_count++] = fd;
-    assert_int_equal(connect(fd, (const struct sockaddr *)&sa, len), 0);
-    return fd;
+    return net_test_connect(&h->net, SOCK_DGRAM, h->host, h->port);
 }
 
 static void raw_send(int fd, const uint8_t *buf, size_t len)
@@ -442,23 +256,7 @@ static void raw_send(int fd, const uint8_t *buf, size_t len)
 /* Receives one datagram within timeout_ms; returns its length, or -1. */
 static ssize_t raw_recv(int fd, uint8_t *buf, size_t cap, int timeout_ms)
 {
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    for (;;) {
-        uint64_t now = now_ms();
-        if (now >= deadline)
-            return -1;
-        struct pollfd pfd = {fd, POLLIN, 0};
-        int ready = poll(&pfd, 1, (int)(deadline - now));
-        if (ready < 0 && errno != EINTR)
-            return -1;
-        if (ready > 0) {
-            ssize_t n = recv(fd, buf, cap, MSG_DONTWAIT);
-            if (n >= 0)
-                return n;
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-                return -1;
-        }
-    }
+    return net_test_recv(fd, buf, cap, net_test_now_ms() + (uint64_t)timeout_ms);
 }
 
 static bool is_hello_verify_request(const uint8_t *buf, ssize_t n)
@@ -519,16 +317,6 @@ static size_t capture_client_hello(harness *h, uint8_t *buf)
     return len;
 }
 
-/* Feeds the datagram in conn's read buffer (n bytes) and steps through
- * every status; returns the last one. */
-static int feed(petrel_conn *conn, size_t n)
-{
-    int rc = petrel_received(conn, n, NULL, NULL);
-    while (rc == PETREL_HANDSHAKE_COMPLETE || rc == PETREL_APP_DATA || rc == PETREL_RECEIVED_ALERT)
-        rc = petrel_processed(conn, NULL, NULL);
-    return rc;
-}
-
 /* Runs conn's first round trip over fd: ClientHello, HelloVerifyRequest,
  * second ClientHello (with the cookie), which is copied to ch2 and sent
  * when send_second says so. Returns its length. */
@@ -542,26 +330,18 @@ static size_t raw_cookie_exchange(petrel_conn *conn, int fd, uint8_t *ch2, bool 
     assert_true(cap > 0);
     ssize_t n = raw_recv(fd, readbuf, (size_t)cap, WAIT_MS);
     assert_true(is_hello_verify_request(readbuf, n));
-    assert_int_equal(feed(conn, (size_t)n), PETREL_REQUEST_SEND);
+    assert_int_equal(net_test_feed(conn, (size_t)n), PETREL_REQUEST_SEND);
     assert_int_equal(drain(conn, send_second ? fd : -1, ch2, &len), 1);
     assert_int_equal(ch2[0], CT_HANDSHAKE);
     assert_int_equal(ch2[REC_HEADER_LEN], HT_CLIENT_HELLO);
     return len;
 }
 
-/* A deterministic generator for the garbage test (xorshift64). */
-static uint64_t next_random(uint64_t *s)
-{
-    *s ^= *s << 13;
-    *s ^= *s >> 7;
-    *s ^= *s << 17;
-    return *s;
-}
-
+/* Deterministic garbage. */
 static void fill_random(uint64_t *s, uint8_t *buf, size_t len)
 {
     for (size_t i = 0; i < len; i++)
-        buf[i] = (uint8_t)next_random(s);
+        buf[i] = (uint8_t)net_test_random(s);
 }
 
 /* ======================================================================
@@ -573,19 +353,19 @@ static void fill_random(uint64_t *s, uint8_t *buf, size_t len)
 static void test_one_client_echo_and_close(void **state)
 {
     harness *h = *state;
-    server_start(h, "127.0.0.1", AF_INET, NULL);
+    server_start(h, "127.0.0.1", NULL);
 
     petrel_udp_client *c = client_connect(h);
-    assert_true(wait_for(h, established_at_least, 1, WAIT_MS));
-    assert_true(wait_for(h, sessions_are, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_established_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 1, WAIT_MS));
     assert_true(strncmp(view(h).last_peer, "127.0.0.1:", 10) == 0);
 
     client_echo(c, "hello");
 
     assert_int_equal(petrel_udp_client_close(c), 0);
-    assert_true(wait_for(h, closed_at_least, 1, WAIT_MS));
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
-    server_view v = view(h);
+    assert_true(wait_for(h, net_test_closed_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
+    net_test_record v = view(h);
     assert_int_equal(v.closed, 1);
     assert_int_equal(v.reasons[0], 0);
     assert_int_equal(v.established, 1);
@@ -598,7 +378,7 @@ static void test_twenty_clients_demultiplexed(void **state)
 {
     enum { N = 20 };
     harness *h = *state;
-    server_start(h, "127.0.0.1", AF_INET, NULL);
+    server_start(h, "127.0.0.1", NULL);
 
     petrel_udp_client *c[N];
     char msg[N][32];
@@ -606,8 +386,8 @@ static void test_twenty_clients_demultiplexed(void **state)
         c[i] = client_connect(h);
         snprintf(msg[i], sizeof(msg[i]), "message from client %02d", i);
     }
-    assert_true(wait_for(h, established_at_least, N, WAIT_MS));
-    assert_true(wait_for(h, sessions_are, N, WAIT_MS));
+    assert_true(wait_for(h, net_test_established_at_least, N, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, N, WAIT_MS));
 
     /* All requests in flight before any reply is read. */
     for (int i = 0; i < N; i++)
@@ -617,9 +397,9 @@ static void test_twenty_clients_demultiplexed(void **state)
 
     for (int i = 0; i < N; i++)
         assert_int_equal(petrel_udp_client_close(c[i]), 0);
-    assert_true(wait_for(h, closed_at_least, N, WAIT_MS));
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
-    server_view v = view(h);
+    assert_true(wait_for(h, net_test_closed_at_least, N, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
+    net_test_record v = view(h);
     assert_int_equal(v.closed, N);
     for (int i = 0; i < N; i++)
         assert_int_equal(v.reasons[i], 0);
@@ -634,7 +414,7 @@ static void test_twenty_clients_demultiplexed(void **state)
 static void test_cookie_gate_is_stateless(void **state)
 {
     harness *h = *state;
-    server_start(h, "127.0.0.1", AF_INET, NULL);
+    server_start(h, "127.0.0.1", NULL);
     uint8_t hello[DGRAM_MAX];
     size_t len = capture_client_hello(h, hello);
     size_t allocations = atomic_load(&h->server_allocations);
@@ -659,7 +439,7 @@ static void test_cookie_gate_is_stateless(void **state)
     }
     server_sync(h);
 
-    server_view v = view(h);
+    net_test_record v = view(h);
     assert_int_equal(v.sessions, 0);
     assert_int_equal(v.max_sessions, 0);
     assert_int_equal(v.established, 0);
@@ -676,7 +456,7 @@ static void garbage_checkpoint(harness *h, int sentinel, const uint8_t *hello, s
     raw_send(sentinel, hello, len);
     expect_hello_verify_request(sentinel);
     server_sync(h);
-    server_view v = view(h);
+    net_test_record v = view(h);
     assert_int_equal(v.max_sessions, 0);
     assert_int_equal(v.closed, 0);
 }
@@ -687,7 +467,7 @@ static void test_garbage_from_unknown_peers(void **state)
 {
     enum { SOURCES = 8, BATCH = 32 };
     harness *h = *state;
-    server_start(h, "127.0.0.1", AF_INET, NULL);
+    server_start(h, "127.0.0.1", NULL);
     uint8_t hello[DGRAM_MAX], buf[DGRAM_MAX];
     size_t hello_len = capture_client_hello(h, hello);
     int sentinel = raw_socket(h);
@@ -705,7 +485,7 @@ static void test_garbage_from_unknown_peers(void **state)
         raw_send(src[sent++ % SOURCES], buf, edges[i]);
     }
     for (int i = 0; i < 300; i++) {
-        size_t len = (size_t)(next_random(&seed) % 1501);
+        size_t len = (size_t)(net_test_random(&seed) % 1501);
         fill_random(&seed, buf, len);
         if (len >= 3 && i % 3 == 1) {
             buf[0] = (i % 2) ? CT_HANDSHAKE : 23;
@@ -745,7 +525,7 @@ static void test_garbage_from_unknown_peers(void **state)
     }
     garbage_checkpoint(h, sentinel, hello, hello_len);
 
-    server_view v = view(h);
+    net_test_record v = view(h);
     assert_int_equal(v.sessions, 0);
     assert_int_equal(v.max_sessions, 0);
     assert_int_equal(v.established, 0);
@@ -769,12 +549,12 @@ static void test_garbage_from_unknown_peers(void **state)
     ssize_t n = raw_recv(fd, buf, sizeof(buf), WAIT_MS);
     assert_true(n > REC_HEADER_LEN);
     assert_int_equal(buf[0], CT_HANDSHAKE);
-    assert_true(wait_for(h, sessions_are, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 1, WAIT_MS));
 
     /* A real client still gets through. */
     petrel_udp_client *c = client_connect(h);
     client_echo(c, "after the garbage");
-    assert_true(wait_for(h, sessions_are, 2, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 2, WAIT_MS));
     assert_int_equal(view(h).closed, 0);
     assert_server_healthy(h);
 }
@@ -785,12 +565,12 @@ static void test_half_open_session_expires(void **state)
 {
     harness *h = *state;
     const petrel_udp_server_options opt = {.handshake_timeout_ms = 300};
-    server_start(h, "127.0.0.1", AF_INET, &opt);
+    server_start(h, "127.0.0.1", &opt);
     int fd = raw_socket(h);
     petrel_conn *conn = raw_conn(h);
     uint8_t ch2[DGRAM_MAX];
 
-    uint64_t start = now_ms();
+    uint64_t start = net_test_now_ms();
     (void)raw_cookie_exchange(conn, fd, ch2, true);
     /* The server answers the second hello with its flight: the session
      * exists. */
@@ -799,13 +579,13 @@ static void test_half_open_session_expires(void **state)
     assert_true(n > REC_HEADER_LEN);
     assert_int_equal(buf[0], CT_HANDSHAKE);
     server_sync(h);
-    server_view v = view(h);
+    net_test_record v = view(h);
     assert_int_equal(v.max_sessions, 1);
     assert_int_equal(v.established, 0);
 
-    assert_true(wait_for(h, closed_at_least, 1, 2000));
-    uint64_t elapsed = now_ms() - start;
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 1, 2000));
+    uint64_t elapsed = net_test_now_ms() - start;
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
     v = view(h);
     assert_int_equal(v.closed, 1);
     assert_int_equal(v.reasons[0], PETREL_ERR_TIMEOUT);
@@ -820,15 +600,15 @@ static void test_idle_session_expires(void **state)
 {
     harness *h = *state;
     const petrel_udp_server_options opt = {.idle_timeout_ms = 300};
-    server_start(h, "127.0.0.1", AF_INET, &opt);
+    server_start(h, "127.0.0.1", &opt);
 
     (void)client_connect(h);
-    uint64_t start = now_ms();
-    assert_true(wait_for(h, established_at_least, 1, WAIT_MS));
-    assert_true(wait_for(h, closed_at_least, 1, 2000));
-    uint64_t elapsed = now_ms() - start;
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
-    server_view v = view(h);
+    uint64_t start = net_test_now_ms();
+    assert_true(wait_for(h, net_test_established_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 1, 2000));
+    uint64_t elapsed = net_test_now_ms() - start;
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
+    net_test_record v = view(h);
     assert_int_equal(v.closed, 1);
     assert_int_equal(v.reasons[0], PETREL_ERR_TIMEOUT);
     assert_true(elapsed >= 200);
@@ -843,24 +623,24 @@ static void test_max_half_open(void **state)
 {
     harness *h = *state;
     const petrel_udp_server_options opt = {.max_half_open = 2, .handshake_timeout_ms = 400};
-    server_start(h, "127.0.0.1", AF_INET, &opt);
+    server_start(h, "127.0.0.1", &opt);
     uint8_t ch2[DGRAM_MAX], buf[DGRAM_MAX];
     for (int i = 0; i < 2; i++) {
         int fd = raw_socket(h);
         (void)raw_cookie_exchange(raw_conn(h), fd, ch2, true);
         assert_true(raw_recv(fd, buf, sizeof(buf), WAIT_MS) > REC_HEADER_LEN);
     }
-    assert_true(wait_for(h, sessions_are, 2, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 2, WAIT_MS));
     int third = raw_socket(h);
     (void)raw_cookie_exchange(raw_conn(h), third, ch2, true);
     /* No server flight comes back within well under the half-open
      * lifetime: the hello was refused. */
     assert_true(raw_recv(third, buf, sizeof(buf), 200) < 0);
     server_sync(h);
-    server_view v = view(h);
+    net_test_record v = view(h);
     assert_int_equal(v.max_sessions, 2);
-    assert_true(wait_for(h, closed_at_least, 2, 3000));
-    assert_true(wait_for(h, sessions_are, 0, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 2, 3000));
+    assert_true(wait_for(h, net_test_sessions_are, 0, WAIT_MS));
     client_echo(client_connect(h), "after the half-open ones expired");
     assert_server_healthy(h);
 }
@@ -871,22 +651,22 @@ static void test_max_sessions(void **state)
 {
     harness *h = *state;
     const petrel_udp_server_options opt = {.max_sessions = 3};
-    server_start(h, "127.0.0.1", AF_INET, &opt);
+    server_start(h, "127.0.0.1", &opt);
 
     petrel_udp_client *c[3];
     for (int i = 0; i < 3; i++)
         c[i] = client_connect(h);
-    assert_true(wait_for(h, sessions_are, 3, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 3, WAIT_MS));
 
     petrel_udp_client *fourth = client_new(h);
-    uint64_t start = now_ms();
+    uint64_t start = net_test_now_ms();
     int rc = petrel_udp_client_handshake(fourth, 1500);
-    uint64_t elapsed = now_ms() - start;
+    uint64_t elapsed = net_test_now_ms() - start;
     if (rc != PETREL_ERR_TIMEOUT && rc != PETREL_ERR_HANDSHAKE_TIMEOUT)
         print_error("fourth handshake: %d (%s)\n", rc, petrel_error_name(rc));
     assert_true(rc == PETREL_ERR_TIMEOUT || rc == PETREL_ERR_HANDSHAKE_TIMEOUT);
     assert_true(elapsed < 3000);
-    server_view v = view(h);
+    net_test_record v = view(h);
     assert_int_equal(v.max_sessions, 3);
     assert_int_equal(v.established, 3);
 
@@ -896,43 +676,26 @@ static void test_max_sessions(void **state)
 
     /* A close frees a place. */
     assert_int_equal(petrel_udp_client_close(c[0]), 0);
-    assert_true(wait_for(h, sessions_are, 2, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 2, WAIT_MS));
     petrel_udp_client *late = client_connect(h);
     client_echo(late, "late");
-    assert_true(wait_for(h, sessions_are, 3, WAIT_MS));
+    assert_true(wait_for(h, net_test_sessions_are, 3, WAIT_MS));
     assert_server_healthy(h);
-}
-
-/* Whether this host can bind a UDP socket to ::1. */
-static bool ipv6_loopback_available(void)
-{
-    int fd = socket(AF_INET6, SOCK_DGRAM, 0);
-    if (fd < 0)
-        return false;
-    struct sockaddr_in6 sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin6_family = AF_INET6;
-    sa.sin6_addr = in6addr_loopback;
-    bool ok = bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return ok;
 }
 
 static void test_ipv6_loopback(void **state)
 {
     harness *h = *state;
-    if (!ipv6_loopback_available()) {
-        print_message("IPv6 is unavailable here (cannot bind ::1): case passes untested\n");
+    if (net_test_ipv6_unavailable(SOCK_DGRAM))
         return;
-    }
-    server_start(h, "::1", AF_INET6, NULL);
+    server_start(h, "::1", NULL);
     petrel_udp_client *c = client_connect(h);
-    assert_true(wait_for(h, established_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_established_at_least, 1, WAIT_MS));
     client_echo(c, "hello over IPv6");
-    server_view v = view(h);
+    net_test_record v = view(h);
     assert_true(strncmp(v.last_peer, "[::1]:", 6) == 0);
     assert_int_equal(petrel_udp_client_close(c), 0);
-    assert_true(wait_for(h, closed_at_least, 1, WAIT_MS));
+    assert_true(wait_for(h, net_test_closed_at_least, 1, WAIT_MS));
     assert_int_equal(view(h).reasons[0], 0);
     assert_server_healthy(h);
 }
@@ -942,23 +705,13 @@ static void test_client_without_server(void **state)
 {
     harness *h = *state;
     /* A port that was free a moment ago. */
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in sa;
-    socklen_t len = sizeof(sa);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (const struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
+    net_test_free_port(SOCK_DGRAM, h->port, sizeof(h->port));
     snprintf(h->host, sizeof(h->host), "127.0.0.1");
-    snprintf(h->port, sizeof(h->port), "%u", (unsigned)ntohs(sa.sin_port));
 
     petrel_udp_client *c = client_new(h);
-    uint64_t start = now_ms();
+    uint64_t start = net_test_now_ms();
     int rc = petrel_udp_client_handshake(c, 1500);
-    uint64_t elapsed = now_ms() - start;
+    uint64_t elapsed = net_test_now_ms() - start;
     if (rc != PETREL_ERR_TIMEOUT && rc != PETREL_ERR_IO)
         print_error("handshake: %d (%s)\n", rc, petrel_error_name(rc));
     assert_true(rc == PETREL_ERR_TIMEOUT || rc == PETREL_ERR_IO);
