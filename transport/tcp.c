@@ -805,7 +805,10 @@ static int expire_sessions(petrel_tcp_server *srv)
             limit = s->established ? srv->opt.idle_timeout_ms : srv->opt.handshake_timeout_ms;
             break;
         case SESSION_CLOSING:
-            since = s->state_since;
+            /* The peer gets the linger time to answer once it has taken
+             * what we queued: a slow reader of a large last response is
+             * making progress, not stalling. */
+            since = s->last_activity > s->state_since ? s->last_activity : s->state_since;
             limit = linger;
             break;
         case SESSION_DRAINING:
