@@ -108,3 +108,29 @@ kill "$proxy_pid"
 wait "$proxy_pid" || true
 proxy_pid=
 grep -v '^listening' "$work/cert-server.log"
+
+# The same handshake core over a byte stream: TLS 1.2 on TCP, the same
+# certificates, the same tool with --tls.
+echo
+echo "== TLS 1.2 over TCP: the same core on a byte stream (petrel server/client --tls)"
+"$petrel" server --tls --listen 127.0.0.1:0 --port-file "$work/tls.port" \
+    --cert "$pki/ec-server-chain.pem" --key "$pki/ec-server.key" --echo --once \
+    >"$work/tls-server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 100); do
+    [ -s "$work/tls.port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/tls-server.log"; exit 1; }
+    sleep 0.05
+done
+[ -s "$work/tls.port" ] || { echo "server did not start"; cat "$work/tls-server.log"; exit 1; }
+"$petrel" client --tls --connect "127.0.0.1:$(cat "$work/tls.port")" \
+    --ca "$pki/ca-all.pem" --servername 127.0.0.1 \
+    --send "hello over TLS 1.2" --timeout 10000
+for _ in $(seq 60); do
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+done
+kill "$server_pid" 2>/dev/null || true
+wait "$server_pid" || true
+server_pid=
+grep -v '^listening' "$work/tls-server.log"
