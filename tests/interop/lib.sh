@@ -497,6 +497,30 @@ check_datagrams() {
     fi
 }
 
+# via_dump_proxy SPEC: for the skeletons' dgrams=SPEC keyword (DTLS only).
+# With SPEC empty, nothing. Else a dump proxy (start_dump_proxy: datagrams
+# to $CASE_DIR/datagrams, log $CASE_DIR/proxy.log) in front of the server
+# just started on PEER_PORT, and PEER_PORT set to the proxy's port, so that
+# the client goes through it. LAST_PID stays the server's. 1 (CASE_WHY
+# set) if the proxy did not start, or on TLS.
+via_dump_proxy() {
+    [ -n "$1" ] || return 0
+    local server_pid=$LAST_PID
+    need "dgrams= is for DTLS: petrel proxy relays datagrams" [ "$PORT_KIND" = udp ] || return 1
+    need "petrel proxy did not start" start_dump_proxy "$CASE_DIR/proxy.log" \
+        "$CASE_DIR/datagrams" "$PEER_PORT" || return 1
+    PEER_PORT=$PROXY_PORT
+    LAST_PID=$server_pid
+}
+
+# need_datagrams SPEC: with SPEC empty, nothing; else check_datagrams on
+# what via_dump_proxy recorded, its answer the case's reason.
+need_datagrams() {
+    [ -n "$1" ] || return 0
+    [ -z "$CASE_WHY" ] || return 1
+    CASE_WHY=$(check_datagrams "$CASE_DIR/datagrams" "$1")
+}
+
 # ---------------------------------------------------------------- checks
 
 # need REASON CMD...: while no check of the case has failed, runs CMD; if
@@ -731,9 +755,15 @@ same_pem_body() {
 # Each takes keywords first (KEY=VALUE), then its fixed arguments, then
 # petrel's arguments, "--", and the peer's arguments (see split_args). The
 # credentials are all in those arguments (PSK ones included), so one
-# skeleton serves PSK, certificate and raw-public-key cases. Every case
-# that completes moves application data both ways and ends with
-# close_notify, which the other side must see.
+# skeleton serves PSK, certificate and raw-public-key cases, and DTLS
+# options such as petrel's --mtu and the peers' -mtu / --mtu pass through
+# them too. Every case that completes moves application data both ways and
+# ends with close_notify, which the other side must see.
+#
+# The four that complete also take dgrams=DIR:MIN:MAX (DTLS only): the
+# client goes through a dump proxy (via_dump_proxy), and at least MIN
+# datagrams must have gone in DIR (c2s or s2c), none larger than MAX bytes
+# (check_datagrams), so that a small-MTU run is checked, not assumed.
 
 # The "server:" (client) and "client:" (server) words petrel prints when no
 # keyword says otherwise.
@@ -741,6 +771,7 @@ SKEL_ANY_SERVER='PSK|certificate verified|raw public key verified'
 SKEL_ANY_CLIENT='PSK|anonymous'
 
 # ossl_client_case [server=REGEX] [subject=TEXT] [peer_log=REGEX]...
+#                  [dgrams=DIR:MIN:MAX]
 #                  SUITE OSSL_NAME LABEL PETREL_ARG... -- S_SERVER_ARG...
 # petrel client -> openssl s_server. petrel sends "ping"; once s_server
 # logs it the script types "pong-SUITE" into s_server (neither openssl
@@ -752,12 +783,13 @@ SKEL_ANY_CLIENT='PSK|anonymous'
 #   peer_log=REGEX  must match a line of s_server's log (repeatable)
 #   OSSL_NAME       s_server's -cipher ("" leaves its default)
 ossl_client_case() {
-    local server=$SKEL_ANY_SERVER subject='' peer_res=() re
+    local server=$SKEL_ANY_SERVER subject='' peer_res=() dgrams='' re
     while :; do
         case $1 in
         server=*) server=${1#server=} ;;
         subject=*) subject=${1#subject=} ;;
         peer_log=*) peer_res+=("${1#peer_log=}") ;;
+        dgrams=*) dgrams=${1#dgrams=} ;;
         *) break ;;
         esac
         shift
@@ -771,8 +803,8 @@ ossl_client_case() {
     local reply="pong-$suite" cipher_opt=()
     [ -z "$name" ] || cipher_opt=(-cipher "$name")
     if ! need "openssl s_server did not start" ossl_start_server "$srv_log" "${cipher_opt[@]}" \
-        "${ARGS_B[@]}"; then
-        case_end "$desc" "" "$srv_log"
+        "${ARGS_B[@]}" || ! via_dump_proxy "$dgrams"; then
+        case_end "$desc" "" "$srv_log" "$CASE_DIR/proxy.log"
         return
     fi
     local srv=$LAST_PID
@@ -799,10 +831,11 @@ ossl_client_case() {
     for re in "${peer_res[@]}"; do
         need_line "$srv_log" "$re" "s_server's log does not match \"$re\""
     done
+    need_datagrams "$dgrams"
     case_end "$desc" "" "$cli_log" "$srv_log"
 }
 
-# ossl_server_case [client=REGEX] [peer_log=REGEX]...
+# ossl_server_case [client=REGEX] [peer_log=REGEX]... [dgrams=DIR:MIN:MAX]
 #                  SUITE OSSL_NAME LABEL PETREL_ARG... -- S_CLIENT_ARG...
 # openssl s_client -> petrel server --echo --once. s_client sends
 # "echo-SUITE" and must print it back; at EOF on its stdin it sends
@@ -812,11 +845,12 @@ ossl_client_case() {
 #                   SKEL_ANY_CLIENT; "anonymous": not asked for a certificate)
 #   peer_log=REGEX  must match a line of s_client's output (repeatable)
 ossl_server_case() {
-    local client=$SKEL_ANY_CLIENT peer_res=() re
+    local client=$SKEL_ANY_CLIENT peer_res=() dgrams='' re
     while :; do
         case $1 in
         client=*) client=${1#client=} ;;
         peer_log=*) peer_res+=("${1#peer_log=}") ;;
+        dgrams=*) dgrams=${1#dgrams=} ;;
         *) break ;;
         esac
         shift
@@ -830,8 +864,8 @@ ossl_server_case() {
     local cli_err=$CASE_DIR/s_client.err line="echo-$suite" cipher_opt=()
     [ -z "$name" ] || cipher_opt=(-cipher "$name")
     if ! need "petrel server did not start" start_petrel "$srv_log" --echo --once \
-        "${ARGS_A[@]}"; then
-        case_end "$desc" "" "$srv_log"
+        "${ARGS_A[@]}" || ! via_dump_proxy "$dgrams"; then
+        case_end "$desc" "" "$srv_log" "$CASE_DIR/proxy.log"
         return
     fi
     local srv=$LAST_PID
@@ -852,6 +886,7 @@ ossl_server_case() {
     for re in "${peer_res[@]}"; do
         need "s_client's output does not match \"$re\"" grep_any "$re" "$cli_out" "$cli_err"
     done
+    need_datagrams "$dgrams"
     case_end "$desc" "" "$srv_log" "$cli_out" "$cli_err"
 }
 
@@ -915,18 +950,19 @@ ossl_refused_server_case() {
         "$srv_log" "$cli_out" "$cli_err"
 }
 
-# gnutls_client_case [server=REGEX] [peer_log=REGEX]... SUITE LABEL
-#                    PETREL_ARG... -- GNUTLS_SERV_ARG...
+# gnutls_client_case [server=REGEX] [peer_log=REGEX]... [dgrams=DIR:MIN:MAX]
+#                    SUITE LABEL PETREL_ARG... -- GNUTLS_SERV_ARG...
 # petrel client -> gnutls-serv --echo: petrel sends the line "ping-SUITE",
 # must print the echo, and closes.
 #   server=REGEX    what petrel says after "server: " (default SKEL_ANY_SERVER)
 #   peer_log=REGEX  must match a line of gnutls-serv's log (repeatable)
 gnutls_client_case() {
-    local server=$SKEL_ANY_SERVER peer_res=() re
+    local server=$SKEL_ANY_SERVER peer_res=() dgrams='' re
     while :; do
         case $1 in
         server=*) server=${1#server=} ;;
         peer_log=*) peer_res+=("${1#peer_log=}") ;;
+        dgrams=*) dgrams=${1#dgrams=} ;;
         *) break ;;
         esac
         shift
@@ -938,8 +974,9 @@ gnutls_client_case() {
     case_begin "$desc" || return
     local srv_log=$CASE_DIR/gnutls-serv.log cli_log=$CASE_DIR/petrel-client.log
     local line="ping-$suite"
-    if ! need "gnutls-serv did not start" gnutls_start_server "$srv_log" "${ARGS_B[@]}"; then
-        case_end "$desc" "" "$srv_log"
+    if ! need "gnutls-serv did not start" gnutls_start_server "$srv_log" "${ARGS_B[@]}" ||
+        ! via_dump_proxy "$dgrams"; then
+        case_end "$desc" "" "$srv_log" "$CASE_DIR/proxy.log"
         return
     fi
     # A whole line: gnutls-serv over TCP echoes nothing before the newline.
@@ -955,11 +992,13 @@ gnutls_client_case() {
     for re in "${peer_res[@]}"; do
         need_line "$srv_log" "$re" "gnutls-serv's log does not match \"$re\""
     done
+    need_datagrams "$dgrams"
     case_end "$desc" "" "$cli_log" "$srv_log"
 }
 
 # gnutls_server_case [client=REGEX] [peer_log=REGEX]... [same_key=FILE]
-#                    [crash_ok=1] SUITE LABEL PETREL_ARG... -- GNUTLS_CLI_ARG...
+#                    [crash_ok=1] [dgrams=DIR:MIN:MAX]
+#                    SUITE LABEL PETREL_ARG... -- GNUTLS_CLI_ARG...
 # gnutls-cli -> petrel server --echo --once: gnutls-cli sends
 # "echo-SUITE" and must print it back; at EOF on its stdin it sends
 # close_notify, which petrel must log before it exits 0.
@@ -973,13 +1012,14 @@ gnutls_client_case() {
 #                   handshake only (both sides finished; give it -d 4) and
 #                   says so in its result
 gnutls_server_case() {
-    local client=$SKEL_ANY_CLIENT peer_res=() same_key='' crash_ok='' re
+    local client=$SKEL_ANY_CLIENT peer_res=() same_key='' crash_ok='' dgrams='' re
     while :; do
         case $1 in
         client=*) client=${1#client=} ;;
         peer_log=*) peer_res+=("${1#peer_log=}") ;;
         same_key=*) same_key=${1#same_key=} ;;
         crash_ok=*) crash_ok=${1#crash_ok=} ;;
+        dgrams=*) dgrams=${1#dgrams=} ;;
         *) break ;;
         esac
         shift
@@ -992,8 +1032,8 @@ gnutls_server_case() {
     local srv_log=$CASE_DIR/petrel-server.log cli_out=$CASE_DIR/gnutls-cli.out
     local cli_err=$CASE_DIR/gnutls-cli.err line="echo-$suite" saved=$CASE_DIR/server-key.pem
     if ! need "petrel server did not start" start_petrel "$srv_log" --echo --once \
-        "${ARGS_A[@]}"; then
-        case_end "$desc" "" "$srv_log"
+        "${ARGS_A[@]}" || ! via_dump_proxy "$dgrams"; then
+        case_end "$desc" "" "$srv_log" "$CASE_DIR/proxy.log"
         return
     fi
     local srv=$LAST_PID extra=()
@@ -1027,6 +1067,7 @@ gnutls_server_case() {
     for re in "${peer_res[@]}"; do
         need_line "$cli_out" "$re" "gnutls-cli's output does not match \"$re\""
     done
+    need_datagrams "$dgrams"
     case_end "$desc" "" "$srv_log" "$cli_out" "$cli_err"
 }
 
@@ -1054,13 +1095,15 @@ gnutls_refused_client_case() {
     need_line "$cli_log" "^petrel client: handshake failed[,:] .*$petrel_re" \
         "petrel's error does not match \"$petrel_re\""
     await_line "$srv_log" "$peer_re" "gnutls-serv's log does not match \"$peer_re\"" "$srv"
-    local note
+    local note crash=''
     note=$(grep -m1 '^petrel client: handshake failed' "$cli_log" |
         sed 's/^petrel client: handshake failed: //')
     if ! pid_alive "$srv" && wait_for_exit "$srv" 1 && [ "$EXIT_RC" -gt 128 ]; then
-        note+="; gnutls-serv then died of signal $((EXIT_RC - 128))"
+        crash="; gnutls-serv then died of signal $((EXIT_RC - 128))"
     fi
-    case_end "$desc" "$note" "$cli_log" "$srv_log"
+    # The crash is worth knowing whether the case passes or fails.
+    [ -z "$CASE_WHY" ] || CASE_WHY+=$crash
+    case_end "$desc" "$note$crash" "$cli_log" "$srv_log"
 }
 
 # gnutls_refused_server_case LABEL PETREL_REGEX CLI_REGEX
