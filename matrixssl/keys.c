@@ -528,6 +528,19 @@ static void auth_status(petrel_cert_auth status, int32 *out, int32 *flags)
     }
 }
 
+/* A subjectAltName's GeneralName tag (RFC 5280 §4.2.1.6) and the name
+ * MatrixSSL gives it; any other type is id 0, "other". */
+static const struct {
+    petrel_san_type type;
+    int32 id;
+    const char *name;
+} san_kinds[] = {
+    {PETREL_SAN_EMAIL, 1, "email"},
+    {PETREL_SAN_DNS, 2, "DNS"},
+    {PETREL_SAN_URI, 6, "URI"},
+    {PETREL_SAN_IP, 7, "iPAddress"},
+};
+
 static int san_fill(mssl_certs *c, const petrel_cert_info *in, x509SubjectAltName_t **out)
 {
     x509SubjectAltName_t **link = out;
@@ -537,27 +550,20 @@ static int san_fill(mssl_certs *c, const petrel_cert_info *in, x509SubjectAltNam
         if (!e)
             return PS_MEM_FAIL;
         const char *name = "other";
+        e->id = 0;
+        for (size_t k = 0; k < PETREL_ARRAY_LEN(san_kinds); k++) {
+            if (san_kinds[k].type == s->type) {
+                e->id = san_kinds[k].id;
+                name = san_kinds[k].name;
+                break;
+            }
+        }
         uint8_t addr[16];
         const void *data = s->value;
         size_t len = strlen(s->value);
-        switch (s->type) {
-        case PETREL_SAN_DNS:
-            e->id = 2;
-            name = "DNS";
-            break;
-        case PETREL_SAN_EMAIL:
-            e->id = 1;
-            name = "email";
-            break;
-        case PETREL_SAN_URI:
-            e->id = 6;
-            name = "URI";
-            break;
-        case PETREL_SAN_IP:
-            /* MatrixSSL hands out the address bytes, as the certificate
-             * holds them. */
-            e->id = 7;
-            name = "iPAddress";
+        /* MatrixSSL hands out an iPAddress as the address bytes the
+         * certificate holds. */
+        if (s->type == PETREL_SAN_IP) {
             if (inet_pton(AF_INET, s->value, addr) == 1) {
                 data = addr;
                 len = 4;
@@ -565,10 +571,6 @@ static int san_fill(mssl_certs *c, const petrel_cert_info *in, x509SubjectAltNam
                 data = addr;
                 len = 16;
             }
-            break;
-        default:
-            e->id = 0;
-            break;
         }
         snprintf((char *)e->name, sizeof(e->name), "%s", name);
         if (!(e->data = certs_copy(c, data, len, 1)))

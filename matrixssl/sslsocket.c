@@ -27,6 +27,7 @@
 #include "common/util.h"
 #include "conn/conn_internal.h"
 #include "matrixssl/mssl_internal.h"
+#include "transport/net.h"
 
 /* Plaintext encrypted per step of a TLS sslWrite, so that a large write
  * never queues more than this beyond what the socket has taken. */
@@ -100,7 +101,7 @@ static int fail(sslConn_t *c, int ps, int status, int err)
 static int sock_error(sslConn_t *c, int err)
 {
     c->status = err;
-    if (err == EAGAIN || err == EWOULDBLOCK)
+    if (net_would_block(err))
         return PS_EAGAIN;
     return fail(c, PS_PLATFORM_FAIL, err, PETREL_ERR_IO);
 }
@@ -135,15 +136,17 @@ static bool nonblocking(SOCKET fd)
 }
 
 /* The deadline (platform clock, ms) that SO_RCVTIMEO or SO_SNDTIMEO sets
- * for a wait starting now; -1 when the option is not set. */
-static int64_t deadline_for(const sslConn_t *c, int option)
+ * for a wait starting now; UINT64_MAX (none) when the option is not set,
+ * as in transport/net.h. Not net_deadline_after: the option may be longer
+ * than an int of milliseconds. */
+static uint64_t deadline_for(const sslConn_t *c, int option)
 {
     struct timeval tv;
     socklen_t len = sizeof(tv);
     if (getsockopt(c->fd, SOL_SOCKET, option, &tv, &len) < 0 || (tv.tv_sec == 0 && tv.tv_usec == 0))
-        return -1;
+        return UINT64_MAX;
     int64_t ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-    return (int64_t)platform_now_ms(c->platform) + (ms > 0 ? ms : 1);
+    return platform_now_ms(c->platform) + (uint64_t)(ms > 0 ? ms : 1);
 }
 
 /* The engine's retransmission timer fired: resend. */
@@ -157,12 +160,12 @@ static int run_timer(sslConn_t *c)
 }
 
 /*
- * Waits until fd is ready for `events` or the deadline (-1: none) passes,
- * running the engine's retransmission timer meanwhile. Returns 1 when the
- * socket is ready, 0 after the timer ran (the caller looks again),
- * PS_EAGAIN at the deadline, or a failure.
+ * Waits until fd is ready for `events` or the deadline (UINT64_MAX: none)
+ * passes, running the engine's retransmission timer meanwhile. Returns 1
+ * when the socket is ready, 0 after the timer ran (the caller looks
+ * again), PS_EAGAIN at the deadline, or a failure.
  */
-static int wait_socket(sslConn_t *c, short events, int64_t deadline)
+static int wait_socket(sslConn_t *c, short events, uint64_t deadline)
 {
     for (;;) {
         int64_t wait = c->conn ? petrel_next_timeout(c->conn) : -1;
@@ -170,15 +173,12 @@ static int wait_socket(sslConn_t *c, short events, int64_t deadline)
             int rc = run_timer(c);
             return rc < 0 ? rc : 0;
         }
-        if (deadline >= 0) {
-            int64_t left = deadline - (int64_t)platform_now_ms(c->platform);
-            if (left <= 0) {
-                c->status = EAGAIN;
-                return PS_EAGAIN;
-            }
-            if (wait < 0 || left < wait)
-                wait = left;
+        int left = net_deadline_left(c->platform, deadline);
+        if (left == 0) {
+            c->status = EAGAIN;
+            return PS_EAGAIN;
         }
+        wait = net_shorter_wait(wait, left);
         struct pollfd pfd = {c->fd, events, 0};
         int ready = poll(&pfd, 1, wait < 0 ? -1 : wait > INT_MAX ? INT_MAX : (int)wait);
         if (ready > 0)
@@ -205,7 +205,7 @@ static int drop_datagram(sslConn_t *c, int len)
  */
 static int flush(sslConn_t *c, bool wait, bool keep)
 {
-    int64_t deadline = -2; /* computed at the first wait */
+    uint64_t deadline = 0; /* 0: not computed yet (at the first wait) */
     for (;;) {
         const uint8_t *buf;
         int n = petrel_get_outdata(c->conn, &buf);
@@ -221,7 +221,7 @@ static int flush(sslConn_t *c, bool wait, bool keep)
         int err = sent == 0 ? EAGAIN : errno;
         if (err == EINTR)
             continue;
-        if (err == EAGAIN || err == EWOULDBLOCK) {
+        if (net_would_block(err)) {
             if (c->datagram && !keep && !c->writing) {
                 PETREL_TRY(drop_datagram(c, n));
                 continue;
@@ -230,7 +230,7 @@ static int flush(sslConn_t *c, bool wait, bool keep)
                 c->status = err;
                 return PS_EAGAIN;
             }
-            if (deadline == -2)
+            if (deadline == 0)
                 deadline = deadline_for(c, SO_SNDTIMEO);
             int rc = wait_socket(c, POLLOUT, deadline);
             if (rc < 0)
@@ -260,21 +260,22 @@ static bool public_bytes_equal(const void *a, const void *b, size_t len)
     return true;
 }
 
+static bool is_inet(const struct sockaddr_storage *sa)
+{
+    return sa->ss_family == AF_INET || sa->ss_family == AF_INET6;
+}
+
+/* IP addresses compare by their keys (family, port, address), other
+ * families byte for byte. */
 static bool same_address(const struct sockaddr_storage *a, socklen_t alen,
                          const struct sockaddr_storage *b, socklen_t blen)
 {
     if (a->ss_family != b->ss_family)
         return false;
-    if (a->ss_family == AF_INET) {
-        const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-        const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    if (a->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-        const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-        return x->sin6_port == y->sin6_port &&
-               public_bytes_equal(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+    if (is_inet(a)) {
+        uint8_t x[NET_ADDR_KEY_MAX], y[NET_ADDR_KEY_MAX];
+        size_t n = net_addr_key(a, x);
+        return net_addr_key(b, y) == n && public_bytes_equal(x, y, n);
     }
     return alen == blen && public_bytes_equal(a, b, alen);
 }
@@ -285,7 +286,7 @@ static bool same_address(const struct sockaddr_storage *a, socklen_t alen,
  * SSLSOCK_EVENT_EOF when the stream ended after close_notify; PS_EAGAIN
  * when nothing is there (wait false) or the deadline passed; or a failure.
  */
-static int read_once(sslConn_t *c, bool wait, int64_t deadline, const uint8_t **data, size_t *len)
+static int read_once(sslConn_t *c, bool wait, uint64_t deadline, const uint8_t **data, size_t *len)
 {
     for (;;) {
         uint8_t *buf;
@@ -315,7 +316,7 @@ static int read_once(sslConn_t *c, bool wait, int64_t deadline, const uint8_t **
             int err = errno;
             if (err == EINTR || (c->datagram && err == ECONNREFUSED))
                 continue;
-            if (err != EAGAIN && err != EWOULDBLOCK)
+            if (!net_would_block(err))
                 return sock_error(c, err);
             if (!wait) {
                 if (petrel_next_timeout(c->conn) == 0)
@@ -341,7 +342,7 @@ static int read_once(sslConn_t *c, bool wait, int64_t deadline, const uint8_t **
 
 /* The next thing the engine reports: from input already received, or
  * from one read of the socket. Output it produced is flushed. */
-static int next_event(sslConn_t *c, bool wait, int64_t deadline, const uint8_t **data, size_t *len)
+static int next_event(sslConn_t *c, bool wait, uint64_t deadline, const uint8_t **data, size_t *len)
 {
     *data = NULL;
     *len = 0;
@@ -437,9 +438,17 @@ static void conn_free(sslConn_t *c)
     platform_free(c->platform, c);
 }
 
-/* A connection object for fd, without its engine yet. */
-static int conn_alloc(sslConn_t **out, sslKeys_t *keys, SOCKET fd, int type)
+/* sslConnect's and sslAccept's first step: checks their arguments,
+ * setting *cp to NULL as soon as cp itself checks out, and makes the
+ * connection object for fd, without its engine yet. */
+static int conn_alloc(sslConn_t **cp, SOCKET fd, sslKeys_t *keys, sslConn_t **out)
 {
+    if (!cp)
+        return PS_ARG_FAIL;
+    *cp = NULL;
+    int type;
+    if (!keys || !socket_type(fd, &type))
+        return PS_ARG_FAIL;
     sslConn_t *c = platform_calloc(keys->platform, 1, sizeof(*c));
     if (!c)
         return PS_MEM_FAIL;
@@ -490,7 +499,7 @@ static int install_validator(sslConn_t *c, int (*validator)(sslCertInfo_t *t))
  * count), so it also bounds a DTLS handshake with a peer that is gone. */
 static int run_handshake(sslConn_t *c)
 {
-    int64_t deadline = deadline_for(c, SO_RCVTIMEO);
+    uint64_t deadline = deadline_for(c, SO_RCVTIMEO);
     for (;;) {
         int rc = flush(c, true, false);
         if (rc < 0)
@@ -528,14 +537,8 @@ int sslConnect(sslConn_t **cp, SOCKET fd, sslKeys_t *keys, sslSessionId_t *id, s
                int (*certValidator)(sslCertInfo_t *t))
 {
     (void)id; /* no resumption yet */
-    int type;
-    if (!cp)
-        return PS_ARG_FAIL;
-    *cp = NULL;
-    if (!keys || !socket_type(fd, &type))
-        return PS_ARG_FAIL;
     sslConn_t *c;
-    PETREL_TRY(conn_alloc(&c, keys, fd, type));
+    PETREL_TRY(conn_alloc(cp, fd, keys, &c));
     /* Both settings go on the connection before petrel_connect writes the
      * ClientHello that depends on them. */
     int rc = conn_start(c, keys->cfg, PETREL_CLIENT, NULL, 0);
@@ -555,24 +558,13 @@ int sslConnect(sslConn_t **cp, SOCKET fd, sslKeys_t *keys, sslSessionId_t *id, s
     return conn_finish(c, cp, rc, "sslConnect");
 }
 
-/* The bytes that identify a UDP peer for its cookie: family, port,
- * address. */
+/* The bytes that identify a UDP peer for its cookie: for IP, its address
+ * key (family, port, address), as the UDP server's; otherwise the start
+ * of the address itself. */
 static size_t peer_id(const struct sockaddr_storage *sa, socklen_t len, uint8_t id[64])
 {
-    if (sa->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        id[0] = 4;
-        memcpy(id + 1, &in->sin_port, 2);
-        memcpy(id + 3, &in->sin_addr, 4);
-        return 7;
-    }
-    if (sa->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        id[0] = 6;
-        memcpy(id + 1, &in6->sin6_port, 2);
-        memcpy(id + 3, &in6->sin6_addr, 16);
-        return 19;
-    }
+    if (is_inet(sa))
+        return net_addr_key(sa, id);
     size_t n = len < 64 ? (size_t)len : 64;
     memcpy(id, sa, n);
     return n;
@@ -598,7 +590,7 @@ static int accept_datagram(sslConn_t *c, const petrel_config *cfg)
                              (struct sockaddr *)&from, &from_len);
         if (n < 0) {
             int err = errno, rc = 0;
-            if (err == EAGAIN || err == EWOULDBLOCK)
+            if (net_would_block(err))
                 rc = wait_socket(c, POLLIN, deadline_for(c, SO_RCVTIMEO));
             else if (err != EINTR && err != ECONNREFUSED)
                 rc = sock_error(c, err);
@@ -644,14 +636,8 @@ static int accept_datagram(sslConn_t *c, const petrel_config *cfg)
 
 int sslAccept(sslConn_t **cp, SOCKET fd, sslKeys_t *keys)
 {
-    int type;
-    if (!cp)
-        return PS_ARG_FAIL;
-    *cp = NULL;
-    if (!keys || !socket_type(fd, &type))
-        return PS_ARG_FAIL;
     sslConn_t *c;
-    PETREL_TRY(conn_alloc(&c, keys, fd, type));
+    PETREL_TRY(conn_alloc(cp, fd, keys, &c));
     int rc = c->datagram ? accept_datagram(c, keys->cfg)
                          : conn_start(c, keys->cfg, PETREL_SERVER, NULL, 0);
     if (rc == 0)
@@ -690,7 +676,7 @@ int sslRead(sslConn_t *cp, char *buf, int len, int *status)
         return cp->error;
     }
     bool wait = !nonblocking(cp->fd);
-    int64_t deadline = wait ? deadline_for(cp, SO_RCVTIMEO) : -1;
+    uint64_t deadline = wait ? deadline_for(cp, SO_RCVTIMEO) : UINT64_MAX;
     cp->status = 0;
     /* Output an earlier call left queued (a handshake answer, an alert). */
     int rc = flush(cp, false, false);

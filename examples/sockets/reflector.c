@@ -84,6 +84,23 @@ static void reflect(sslConn_t *cp, const char *proto)
     }
 }
 
+/* Runs the server's handshake on fd, then reflects. fd's idle timeout
+ * bounds every silence of the client, the handshake's too. */
+static void serve(SOCKET fd, sslKeys_t *keys, int idle_ms, const char *proto)
+{
+    set_idle_timeout(fd, idle_ms);
+    sslConn_t *cp = NULL;
+    int rc = sslAccept(&cp, fd, keys);
+    if (rc == PS_SUCCESS) {
+        printf("reflector: %s: handshake complete\n", proto);
+        reflect(cp, proto);
+        sslFreeConnection(&cp);
+    } else {
+        printf("reflector: %s: handshake failed (%d)\n", proto, rc);
+    }
+}
+
+/* TCP: a socket of its own for each client. */
 static void serve_tls(SOCKET listen_fd, sslKeys_t *keys, int idle_ms)
 {
     int err;
@@ -92,36 +109,18 @@ static void serve_tls(SOCKET listen_fd, sslKeys_t *keys, int idle_ms)
         printf("reflector: accept failed (errno %d)\n", err);
         return;
     }
-    set_idle_timeout(fd, idle_ms); /* bounds the handshake too */
-    sslConn_t *cp = NULL;
-    int rc = sslAccept(&cp, fd, keys);
-    if (rc == PS_SUCCESS) {
-        printf("reflector: TLS: handshake complete\n");
-        reflect(cp, "TLS");
-        sslFreeConnection(&cp);
-    } else {
-        printf("reflector: TLS: handshake failed (%d)\n", rc);
-    }
+    serve(fd, keys, idle_ms, "TLS");
     socketShutdown(fd);
 }
 
+/* UDP: the one server socket, where a datagram is waiting (poll said
+ * so). sslAccept answers cookieless ClientHellos statelessly, connects fd
+ * to the first client whose cookie checks out and runs the handshake;
+ * sslFreeConnection disconnects fd for the next client. The idle timeout
+ * means a stray datagram does not hold the reflector. */
 static void serve_dtls(SOCKET fd, sslKeys_t *keys, int idle_ms)
 {
-    /* A datagram is waiting (poll said so). sslAccept answers cookieless
-     * ClientHellos statelessly, connects fd to the first client whose
-     * cookie checks out and runs the handshake; sslFreeConnection
-     * disconnects fd for the next client. The idle timeout bounds every
-     * silence, so a stray datagram does not hold the reflector. */
-    set_idle_timeout(fd, idle_ms);
-    sslConn_t *cp = NULL;
-    int rc = sslAccept(&cp, fd, keys);
-    if (rc == PS_SUCCESS) {
-        printf("reflector: DTLS: handshake complete\n");
-        reflect(cp, "DTLS");
-        sslFreeConnection(&cp);
-    } else {
-        printf("reflector: DTLS: handshake failed (%d)\n", rc);
-    }
+    serve(fd, keys, idle_ms, "DTLS");
 }
 
 static int usage(void)

@@ -77,10 +77,16 @@ static void set_rcvtimeo(SOCKET fd, int ms)
     (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
-static sslKeys_t *psk_keys_with(unsigned char *key, uint32 key_len)
+static sslKeys_t *new_keys(void)
 {
     sslKeys_t *keys = NULL;
     assert_int_equal(matrixSslNewKeys(&keys), PS_SUCCESS);
+    return keys;
+}
+
+static sslKeys_t *psk_keys_with(unsigned char *key, uint32 key_len)
+{
+    sslKeys_t *keys = new_keys();
     assert_int_equal(matrixSslLoadPsk(keys, key, key_len, psk_id, sizeof(psk_id) - 1), PS_SUCCESS);
     return keys;
 }
@@ -92,34 +98,21 @@ static sslKeys_t *psk_keys(void)
 
 static sslKeys_t *server_cert_keys(void)
 {
-    sslKeys_t *keys = NULL;
-    assert_int_equal(matrixSslNewKeys(&keys), PS_SUCCESS);
+    sslKeys_t *keys = new_keys();
     assert_int_equal(
         matrixSslLoadRsaKeys(keys, PKI("ec-server-chain.pem"), PKI("ec-server.key"), NULL, NULL),
         PS_SUCCESS);
     return keys;
 }
 
-/* A client that trusts the EC root (or nothing) and expects "localhost". */
-static sslKeys_t *client_cert_keys(bool trust)
+/* A client that trusts the root in the file ca (NULL: nothing) and expects
+ * "localhost". The servers here present a chain up to ec-root.crt;
+ * unknown-root.crt signed nothing they present. */
+static sslKeys_t *client_cert_keys(const char *ca)
 {
-    sslKeys_t *keys = NULL;
-    assert_int_equal(matrixSslNewKeys(&keys), PS_SUCCESS);
-    if (trust)
-        assert_int_equal(matrixSslLoadRsaKeys(keys, NULL, NULL, NULL, PKI("ec-root.crt")),
-                         PS_SUCCESS);
-    assert_int_equal(matrixSslKeysSetServerName(keys, "localhost"), PS_SUCCESS);
-    return keys;
-}
-
-/* Keys for a client that trusts only a root that signed nothing the
- * servers here present. */
-static sslKeys_t *client_wrong_ca_keys(void)
-{
-    sslKeys_t *keys = NULL;
-    assert_int_equal(matrixSslNewKeys(&keys), PS_SUCCESS);
-    assert_int_equal(matrixSslLoadRsaKeys(keys, NULL, NULL, NULL, PKI("unknown-root.crt")),
-                     PS_SUCCESS);
+    sslKeys_t *keys = new_keys();
+    if (ca)
+        assert_int_equal(matrixSslLoadRsaKeys(keys, NULL, NULL, NULL, ca), PS_SUCCESS);
     assert_int_equal(matrixSslKeysSetServerName(keys, "localhost"), PS_SUCCESS);
     return keys;
 }
@@ -166,6 +159,23 @@ static uint8_t stream_byte(size_t i)
     return (uint8_t)(x >> 24 ^ x >> 11);
 }
 
+/* Fills buf with the stream's first len bytes. */
+static void stream_fill(char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (char)stream_byte(i);
+}
+
+/* Whether buf holds the len stream bytes from offset off. */
+static bool stream_matches(const char *buf, size_t off, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if ((uint8_t)buf[i] != stream_byte(off + i))
+            return false;
+    }
+    return true;
+}
+
 static uint32_t rng_next(uint32_t *s)
 {
     *s ^= *s << 13;
@@ -187,7 +197,7 @@ struct peer {
     SOCKET listen_fd; /* TCP: listening; UDP: the server socket itself */
     bool datagram;
     int port;
-    int accepts; /* connections to take in turn (default 1) */
+    int accepts; /* connections to take in turn */
     peer_script script;
     /* results */
     int accept_rc[4];
@@ -225,13 +235,15 @@ static void *peer_main(void *arg)
     return NULL;
 }
 
-static void peer_start(peer *p, sslKeys_t *keys, bool datagram, peer_script script)
+/* Opens the server's socket for `accepts` connections in turn; peer_run
+ * starts the thread. */
+static void peer_start(peer *p, sslKeys_t *keys, bool datagram, peer_script script, int accepts)
 {
     memset(p, 0, sizeof(*p));
     p->keys = keys;
     p->datagram = datagram;
     p->script = script;
-    p->accepts = p->accepts ? p->accepts : 1;
+    p->accepts = accepts;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     int err = 0;
@@ -246,6 +258,13 @@ static void peer_run(peer *p)
     assert_int_equal(pthread_create(&p->thread, NULL, peer_main, p), 0);
 }
 
+/* peer_start and peer_run together. */
+static void peer_serve(peer *p, sslKeys_t *keys, bool datagram, peer_script script, int accepts)
+{
+    peer_start(p, keys, datagram, script, accepts);
+    peer_run(p);
+}
+
 static void peer_join(peer *p)
 {
     atomic_store(&p->stop, true);
@@ -253,6 +272,16 @@ static void peer_join(peer *p)
     socketShutdown(p->listen_fd);
     pthread_mutex_destroy(&p->lock);
     pthread_cond_destroy(&p->cond);
+}
+
+/* Joins a peer that must have accepted each of its `clients` connections
+ * and seen each one's close_notify. */
+static void peer_join_all_closed(peer *p, int clients)
+{
+    peer_join(p);
+    for (int i = 0; i < clients; i++)
+        assert_int_equal(p->accept_rc[i], PS_SUCCESS);
+    assert_int_equal(p->eof_seen, clients);
 }
 
 static void peer_signal_go(peer *p)
@@ -276,15 +305,6 @@ static bool peer_wait_go(peer *p)
     return go;
 }
 
-static SOCKET client_socket(bool datagram, int port)
-{
-    int err = 0;
-    SOCKET fd = datagram ? socketConnectDgram("127.0.0.1", (short)port, &err)
-                         : socketConnect("127.0.0.1", (short)port, &err);
-    assert_int_not_equal(fd, INVALID_SOCKET);
-    return fd;
-}
-
 /* Writes everything (blocking socket: one call). */
 static int write_all(sslConn_t *cp, const char *buf, int len)
 {
@@ -303,6 +323,41 @@ static int read_some(sslConn_t *cp, char *buf, int len, int *status)
         if (rc != 0 || *status == SSLSOCKET_EOF)
             return rc;
     }
+}
+
+/* Writes the stream's first `total` bytes in writes of random sizes (up to
+ * 40000 bytes, more than a record). */
+static bool write_stream(sslConn_t *cp, size_t total, uint32_t *seed)
+{
+    char chunk[40000];
+    for (size_t sent = 0; sent < total;) {
+        int len = 1 + (int)(rng_next(seed) % sizeof(chunk));
+        if ((size_t)len > total - sent)
+            len = (int)(total - sent);
+        for (int i = 0; i < len; i++)
+            chunk[i] = (char)stream_byte(sent + (size_t)i);
+        if (write_all(cp, chunk, len) != len)
+            return false;
+        sent += (size_t)len;
+    }
+    return true;
+}
+
+/* Reads `total` bytes and checks they are the stream's: with a seed in
+ * reads of random sizes up to 5000 bytes (often smaller than a record),
+ * without one in reads of 16384. */
+static bool read_stream(sslConn_t *cp, size_t total, uint32_t *seed)
+{
+    char buf[16384];
+    for (size_t got = 0; got < total;) {
+        int want = seed ? 1 + (int)(rng_next(seed) % 5000) : (int)sizeof(buf);
+        int status = 0;
+        int n = read_some(cp, buf, want, &status);
+        if (n <= 0 || n > want || !stream_matches(buf, got, (size_t)n))
+            return false;
+        got += (size_t)n;
+    }
+    return true;
 }
 
 /* ---- scripts ---- */
@@ -358,39 +413,16 @@ static int script_truncate(peer *p, sslConn_t *cp, SOCKET fd)
     return 0;
 }
 
-/* Reads 1 MB in random-sized pieces (often smaller than a record) and
- * checks it, then writes 1 MB back in random-sized writes. */
+/* Reads 1 MB in random-sized pieces and checks it, then writes 1 MB back
+ * in random-sized writes. */
 static int script_megabyte(peer *p, sslConn_t *cp, SOCKET fd)
 {
     (void)fd;
-    static char buf[40000];
     uint32_t seed = 0x12345u;
-    size_t got = 0;
-    while (got < MEGABYTE) {
-        int want = 1 + (int)(rng_next(&seed) % 5000);
-        int status = 0;
-        int n = read_some(cp, buf, want, &status);
-        if (n <= 0 || n > want)
-            return -3;
-        for (int i = 0; i < n; i++) {
-            if ((uint8_t)buf[i] != stream_byte(got + (size_t)i))
-                return -4;
-        }
-        got += (size_t)n;
-    }
-    p->bytes = (int)got;
-    static char out[MEGABYTE];
-    for (size_t i = 0; i < MEGABYTE; i++)
-        out[i] = (char)stream_byte(i);
-    for (size_t sent = 0; sent < MEGABYTE;) {
-        int len = 1 + (int)(rng_next(&seed) % 40000);
-        if ((size_t)len > MEGABYTE - sent)
-            len = (int)(MEGABYTE - sent);
-        if (write_all(cp, out + sent, len) != len)
-            return -5;
-        sent += (size_t)len;
-    }
-    return 0;
+    if (!read_stream(cp, MEGABYTE, &seed))
+        return -3;
+    p->bytes = MEGABYTE;
+    return write_stream(cp, MEGABYTE, &seed) ? 0 : -5;
 }
 
 /* Waits for the test's go, then reads 1 MB and checks it. */
@@ -399,20 +431,9 @@ static int script_slow_sink(peer *p, sslConn_t *cp, SOCKET fd)
     (void)fd;
     if (!peer_wait_go(p))
         return -6;
-    char buf[16384];
-    size_t got = 0;
-    while (got < MEGABYTE) {
-        int status = 0;
-        int n = read_some(cp, buf, sizeof(buf), &status);
-        if (n <= 0)
-            return -7;
-        for (int i = 0; i < n; i++) {
-            if ((uint8_t)buf[i] != stream_byte(got + (size_t)i))
-                return -8;
-        }
-        got += (size_t)n;
-    }
-    p->bytes = (int)got;
+    if (!read_stream(cp, MEGABYTE, NULL))
+        return -7;
+    p->bytes = MEGABYTE;
     return 0;
 }
 
@@ -422,8 +443,7 @@ static int script_dgram_writes(peer *p, sslConn_t *cp, SOCKET fd)
 {
     (void)fd;
     static char big[5000];
-    for (int i = 0; i < (int)sizeof(big); i++)
-        big[i] = (char)stream_byte((size_t)i);
+    stream_fill(big, sizeof(big));
     if (write_all(cp, big, 1000) != 1000 || write_all(cp, big, 5000) != 5000 ||
         write_all(cp, "abc", 3) != 3)
         return -9;
@@ -455,6 +475,129 @@ static int script_lossy_echo(peer *p, sslConn_t *cp, SOCKET fd)
 }
 
 /* ======================================================================
+ * The client side, in the test's thread
+ * ====================================================================== */
+
+typedef int (*cert_validator)(sslCertInfo_t *t);
+
+static SOCKET client_socket(bool datagram, int port)
+{
+    int err = 0;
+    SOCKET fd = datagram ? socketConnectDgram("127.0.0.1", (short)port, &err)
+                         : socketConnect("127.0.0.1", (short)port, &err);
+    assert_int_not_equal(fd, INVALID_SOCKET);
+    return fd;
+}
+
+/* A client socket whose every wait is bounded by PEER_WAIT_MS. */
+static SOCKET bounded_client_socket(bool datagram, int port)
+{
+    SOCKET fd = client_socket(datagram, port);
+    set_rcvtimeo(fd, PEER_WAIT_MS);
+    return fd;
+}
+
+/* sslConnect on fd offering suite (0: the keys' suites), which must
+ * succeed. */
+static sslConn_t *connect_ok(SOCKET fd, sslKeys_t *keys, uint16_t suite, cert_validator validator)
+{
+    sslConn_t *cp = NULL;
+    assert_int_equal(sslConnect(&cp, fd, keys, NULL, (short)suite, validator), PS_SUCCESS);
+    assert_non_null(cp);
+    return cp;
+}
+
+/* sslConnect on fd, which must fail with `expected` and hand out no
+ * connection. */
+static void connect_fails(SOCKET fd, sslKeys_t *keys, uint16_t suite, cert_validator validator,
+                          int expected)
+{
+    sslConn_t *cp = NULL;
+    assert_int_equal(sslConnect(&cp, fd, keys, NULL, (short)suite, validator), expected);
+    assert_null(cp);
+}
+
+/* connect_fails without a validator, returning what petrel logged
+ * meanwhile (kept in log). */
+static const char *connect_fails_logging(stderr_capture *log, SOCKET fd, sslKeys_t *keys,
+                                         uint16_t suite, int expected)
+{
+    sslConn_t *cp = NULL;
+    capture_start(log);
+    int rc = sslConnect(&cp, fd, keys, NULL, (short)suite, NULL);
+    const char *text = capture_stop(log);
+    assert_int_equal(rc, expected);
+    assert_null(cp);
+    return text;
+}
+
+/* Writes msg (one sslWrite takes it all on a blocking socket) and reads
+ * the echo back. */
+static void expect_echo(sslConn_t *cp, const char *msg)
+{
+    char buf[64];
+    int len = (int)strlen(msg), status = 0;
+    assert_true(len <= (int)sizeof(buf));
+    assert_int_equal(sslWrite(cp, (char *)msg, len, &status), len);
+    assert_int_equal(read_some(cp, buf, sizeof(buf), &status), len);
+    assert_memory_equal(buf, msg, (size_t)len);
+}
+
+/* The next read finds the peer's close_notify. */
+static void expect_eof(sslConn_t *cp)
+{
+    char buf[16];
+    int status = 0;
+    assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 0);
+    assert_int_equal(status, SSLSOCKET_EOF);
+}
+
+/* Sends close_notify and reads the peer's answer to it. */
+static void close_expect_eof(sslConn_t *cp)
+{
+    sslWriteClosureAlert(cp);
+    expect_eof(cp);
+}
+
+/* Frees the connection and closes its socket. */
+static void client_drop(sslConn_t **cp, SOCKET fd)
+{
+    sslFreeConnection(cp);
+    assert_null(*cp);
+    socketShutdown(fd);
+}
+
+/* Sends close_notify (without waiting for the answer), then
+ * client_drop. */
+static void client_close(sslConn_t **cp, SOCKET fd)
+{
+    sslWriteClosureAlert(*cp);
+    client_drop(cp, fd);
+}
+
+/* A TCP connection to a listener that never accepts it: for calls that
+ * must fail before they send anything. */
+typedef struct unserved {
+    SOCKET listen_fd, fd;
+} unserved;
+
+static unserved unserved_open(void)
+{
+    unserved u;
+    int err = 0;
+    u.listen_fd = socketListen(0, &err);
+    assert_int_not_equal(u.listen_fd, INVALID_SOCKET);
+    u.fd = client_socket(false, socketGetPort(u.listen_fd));
+    return u;
+}
+
+static void unserved_close(unserved *u)
+{
+    socketShutdown(u->fd);
+    socketShutdown(u->listen_fd);
+}
+
+/* ======================================================================
  * Arguments and key loading
  * ====================================================================== */
 
@@ -470,9 +613,8 @@ static void test_bad_arguments(void **state)
     sslKeys_t *keys = psk_keys();
     sslConn_t *cp = (sslConn_t *)&cp; /* must be reset to NULL */
     int err = 0, status = 7;
-    SOCKET listen_fd = socketListen(0, &err);
-    assert_int_not_equal(listen_fd, INVALID_SOCKET);
-    SOCKET fd = client_socket(false, socketGetPort(listen_fd));
+    unserved u = unserved_open();
+    SOCKET fd = u.fd;
     int pipe_fds[2];
     assert_int_equal(pipe(pipe_fds), 0);
 
@@ -528,15 +670,13 @@ static void test_bad_arguments(void **state)
 
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    socketShutdown(fd);
-    socketShutdown(listen_fd);
+    unserved_close(&u);
     matrixSslDeleteKeys(keys);
 }
 
 static int32 load(const char *cert, const char *key, const char *pass, const char *ca)
 {
-    sslKeys_t *keys = NULL;
-    assert_int_equal(matrixSslNewKeys(&keys), PS_SUCCESS);
+    sslKeys_t *keys = new_keys();
     int32 rc = matrixSslLoadRsaKeys(keys, cert, key, pass, ca);
     matrixSslDeleteKeys(keys);
     return rc;
@@ -560,8 +700,7 @@ static int32 load_mem(const char *cert, const char *key, const char *ca)
     unsigned char *c = cert ? read_all(cert, &cert_len) : NULL;
     unsigned char *k = key ? read_all(key, &key_len) : NULL;
     unsigned char *a = ca ? read_all(ca, &ca_len) : NULL;
-    sslKeys_t *keys = NULL;
-    assert_int_equal(matrixSslNewKeys(&keys), PS_SUCCESS);
+    sslKeys_t *keys = new_keys();
     int32 rc = matrixSslLoadRsaKeysMem(keys, c, cert_len, k, key_len, a, ca_len);
     matrixSslDeleteKeys(keys);
     return rc;
@@ -613,8 +752,7 @@ static void test_load_keys(void **state)
     assert_int_equal(load(NULL, PKI("ec-server.key"), NULL, NULL), PS_ARG_FAIL);
     assert_int_equal(load(NULL, NULL, NULL, NULL), PS_ARG_FAIL);
     assert_int_equal(load(NULL, NULL, NULL, ";"), PS_ARG_FAIL);
-    sslKeys_t *keys = NULL;
-    assert_int_equal(matrixSslNewKeys(&keys), PS_SUCCESS);
+    sslKeys_t *keys = new_keys();
     assert_int_equal(matrixSslLoadRsaKeys(keys, NULL, NULL, NULL, PKI("ec-root.crt")), PS_SUCCESS);
     assert_int_equal(matrixSslLoadRsaKeys(keys, NULL, NULL, NULL, PKI("rsa-root.crt")),
                      PS_ARG_FAIL);
@@ -631,7 +769,7 @@ static void test_load_keys(void **state)
     assert_int_equal(load_mem(NULL, NULL, PKI("garbage.pem")), PS_PARSE_FAIL);
     assert_int_equal(load_mem(PKI("ec-server.crt"), NULL, NULL), PS_ARG_FAIL);
     assert_int_equal(load_mem(NULL, NULL, NULL), PS_ARG_FAIL);
-    assert_int_equal(matrixSslNewKeys(&keys), PS_SUCCESS);
+    keys = new_keys();
     assert_int_equal(matrixSslLoadRsaKeysMem(keys, NULL, 0, NULL, 0, psk_key, -1), PS_ARG_FAIL);
     matrixSslDeleteKeys(keys);
     matrixSslClose();
@@ -645,12 +783,9 @@ static void round_trip(bool datagram)
 {
     sslKeys_t *server_keys = psk_keys(), *client_keys = psk_keys();
     peer p;
-    peer_start(&p, server_keys, datagram, script_echo);
-    peer_run(&p);
+    peer_serve(&p, server_keys, datagram, script_echo, 1);
     SOCKET fd = client_socket(datagram, p.port);
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, 0, NULL), PS_SUCCESS);
-    assert_non_null(cp);
+    sslConn_t *cp = connect_ok(fd, client_keys, 0, NULL);
     petrel_conn *conn = sslGetPetrelConn(cp);
     assert_true(petrel_handshake_complete(conn));
     assert_int_equal(petrel_protocol_version(conn), datagram ? 0xfefd : 0x0303);
@@ -666,28 +801,19 @@ static void round_trip(bool datagram)
     assert_int_equal(sslWrite(cp, buf, -1, &status), PS_ARG_FAIL);
     for (int i = 0; i < 3; i++) {
         char msg[32];
-        int len = snprintf(msg, sizeof(msg), "hello %d over %s", i, datagram ? "DTLS" : "TLS");
-        assert_int_equal(sslWrite(cp, msg, len, &status), len);
-        int n = read_some(cp, buf, sizeof(buf), &status);
-        assert_int_equal(n, len);
-        assert_memory_equal(buf, msg, (size_t)len);
+        snprintf(msg, sizeof(msg), "hello %d over %s", i, datagram ? "DTLS" : "TLS");
+        expect_echo(cp, msg);
     }
     /* Client closes: the server sees EOF, answers with close_notify, and
      * the client sees EOF too. */
-    sslWriteClosureAlert(cp);
-    sslWriteClosureAlert(cp); /* a second time: nothing */
-    assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 0);
-    assert_int_equal(status, SSLSOCKET_EOF);
+    sslWriteClosureAlert(cp); /* a second time (in close_expect_eof): nothing */
+    close_expect_eof(cp);
     assert_int_equal(sslRead(cp, buf, sizeof(buf), &status), 0); /* and it stays so */
     assert_int_equal(status, SSLSOCKET_EOF);
     assert_int_equal(sslWrite(cp, "late", 4, &status), PS_PROTOCOL_FAIL);
-    sslFreeConnection(&cp);
-    assert_null(cp);
-    socketShutdown(fd);
-    peer_join(&p);
-    assert_int_equal(p.accept_rc[0], PS_SUCCESS);
+    client_drop(&cp, fd);
+    peer_join_all_closed(&p, 1);
     assert_int_equal(p.script_rc[0], 0);
-    assert_int_equal(p.eof_seen, 1);
     matrixSslDeleteKeys(server_keys);
     matrixSslDeleteKeys(client_keys);
 }
@@ -710,20 +836,13 @@ static void server_closes(bool datagram)
 {
     sslKeys_t *keys = psk_keys();
     peer p;
-    peer_start(&p, keys, datagram, script_close_first);
-    peer_run(&p);
+    peer_serve(&p, keys, datagram, script_close_first, 1);
     SOCKET fd = client_socket(datagram, p.port);
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, keys, NULL, 0, NULL), PS_SUCCESS);
-    char buf[16];
-    int status = 0;
-    assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 0);
-    assert_int_equal(status, SSLSOCKET_EOF);
-    peer_join(&p);
-    assert_int_equal(p.eof_seen, 1);
+    sslConn_t *cp = connect_ok(fd, keys, 0, NULL);
+    expect_eof(cp);
+    peer_join_all_closed(&p, 1);
     assert_int_equal(p.read_rc, 0);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
+    client_drop(&cp, fd);
     matrixSslDeleteKeys(keys);
 }
 
@@ -739,42 +858,20 @@ static void test_dtls_server_closes(void **state)
     server_closes(true);
 }
 
+/* 1 MB each way, in writes of random sizes and reads often smaller than a
+ * record. */
 static void test_tls_megabyte(void **state)
 {
     (void)state;
     sslKeys_t *keys = psk_keys();
     peer p;
-    peer_start(&p, keys, false, script_megabyte);
-    peer_run(&p);
-    SOCKET fd = client_socket(false, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, keys, NULL, 0, NULL), PS_SUCCESS);
-
-    static char data[MEGABYTE];
-    for (size_t i = 0; i < MEGABYTE; i++)
-        data[i] = (char)stream_byte(i);
+    peer_serve(&p, keys, false, script_megabyte, 1);
+    SOCKET fd = bounded_client_socket(false, p.port);
+    sslConn_t *cp = connect_ok(fd, keys, 0, NULL);
     uint32_t seed = 0xabcdefu;
-    for (size_t sent = 0; sent < MEGABYTE;) {
-        int len = 1 + (int)(rng_next(&seed) % 40000);
-        if ((size_t)len > MEGABYTE - sent)
-            len = (int)(MEGABYTE - sent);
-        assert_int_equal(write_all(cp, data + sent, len), len);
-        sent += (size_t)len;
-    }
-    static char buf[5000];
-    size_t got = 0;
-    while (got < MEGABYTE) {
-        int want = 1 + (int)(rng_next(&seed) % sizeof(buf));
-        int status = 0;
-        int n = read_some(cp, buf, want, &status);
-        assert_true(n > 0 && n <= want);
-        assert_memory_equal(buf, data + got, (size_t)n);
-        got += (size_t)n;
-    }
-    sslWriteClosureAlert(cp);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
+    assert_true(write_stream(cp, MEGABYTE, &seed));
+    assert_true(read_stream(cp, MEGABYTE, &seed));
+    client_close(&cp, fd);
     peer_join(&p);
     assert_int_equal(p.script_rc[0], 0);
     assert_int_equal(p.bytes, MEGABYTE);
@@ -786,16 +883,12 @@ static void test_tls_truncation(void **state)
     (void)state;
     sslKeys_t *keys = psk_keys();
     peer p;
-    peer_start(&p, keys, false, script_truncate);
-    peer_run(&p);
-    SOCKET fd = client_socket(false, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, keys, NULL, 0, NULL), PS_SUCCESS);
+    peer_serve(&p, keys, false, script_truncate, 1);
+    SOCKET fd = bounded_client_socket(false, p.port);
+    sslConn_t *cp = connect_ok(fd, keys, 0, NULL);
+    expect_echo(cp, "ping");
     char buf[16];
     int status = 0;
-    assert_int_equal(write_all(cp, "ping", 4), 4);
-    assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 4);
     int rc = read_some(cp, buf, sizeof(buf), &status);
     assert_int_equal(rc, PS_PROTOCOL_FAIL);
     assert_int_equal(status, SSLSOCKET_TRUNCATED);
@@ -804,9 +897,7 @@ static void test_tls_truncation(void **state)
     assert_int_equal(sslRead(cp, buf, sizeof(buf), &status), PS_PROTOCOL_FAIL);
     assert_int_equal(status, SSLSOCKET_TRUNCATED);
     assert_int_equal(sslWrite(cp, "x", 1, &status), PS_PROTOCOL_FAIL);
-    sslWriteClosureAlert(cp); /* on a failed connection: nothing */
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
+    client_close(&cp, fd); /* close_notify on a failed connection: nothing */
     peer_join(&p);
     matrixSslDeleteKeys(keys);
 }
@@ -818,12 +909,9 @@ static void test_dtls_records(void **state)
     (void)state;
     sslKeys_t *keys = psk_keys();
     peer p;
-    peer_start(&p, keys, true, script_dgram_writes);
-    peer_run(&p);
-    SOCKET fd = client_socket(true, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, keys, NULL, 0, NULL), PS_SUCCESS);
+    peer_serve(&p, keys, true, script_dgram_writes, 1);
+    SOCKET fd = bounded_client_socket(true, p.port);
+    sslConn_t *cp = connect_ok(fd, keys, 0, NULL);
     int payload = petrel_max_payload(sslGetPetrelConn(cp));
     assert_true(payload > 1000 && payload < 5000);
     char buf[300];
@@ -833,8 +921,7 @@ static void test_dtls_records(void **state)
     size_t off = 0;
     for (int i = 0; i < 4; i++) {
         assert_int_equal(read_some(cp, buf, sizeof(buf), &status), sizes[i]);
-        for (int j = 0; j < sizes[i]; j++)
-            assert_int_equal((uint8_t)buf[j], stream_byte(off + (size_t)j));
+        assert_true(stream_matches(buf, off, (size_t)sizes[i]));
         off += (size_t)sizes[i];
     }
     /* The 5000-byte write: records of at most one datagram's payload. */
@@ -847,16 +934,12 @@ static void test_dtls_records(void **state)
         reads++;
     }
     assert_true(reads >= 5000 / payload);
-    for (int j = 0; j < 5000; j++)
-        assert_int_equal((uint8_t)big[j], stream_byte((size_t)j));
+    assert_true(stream_matches(big, 0, sizeof(big)));
     assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 3);
     assert_memory_equal(buf, "abc", 3);
-    sslWriteClosureAlert(cp);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
-    peer_join(&p);
+    client_close(&cp, fd);
+    peer_join_all_closed(&p, 1);
     assert_int_equal(p.script_rc[0], 0);
-    assert_int_equal(p.eof_seen, 1);
     matrixSslDeleteKeys(keys);
 }
 
@@ -867,28 +950,15 @@ static void test_dtls_two_clients_in_turn(void **state)
     (void)state;
     sslKeys_t *keys = psk_keys();
     peer p;
-    peer_start(&p, keys, true, script_echo);
-    p.accepts = 2;
-    peer_run(&p);
+    peer_serve(&p, keys, true, script_echo, 2);
     for (int i = 0; i < 2; i++) {
-        SOCKET fd = client_socket(true, p.port);
-        set_rcvtimeo(fd, PEER_WAIT_MS);
-        sslConn_t *cp = NULL;
-        assert_int_equal(sslConnect(&cp, fd, keys, NULL, 0, NULL), PS_SUCCESS);
-        char buf[16];
-        int status = 0;
-        assert_int_equal(write_all(cp, "next", 4), 4);
-        assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 4);
-        sslWriteClosureAlert(cp);
-        assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 0);
-        assert_int_equal(status, SSLSOCKET_EOF);
-        sslFreeConnection(&cp);
-        socketShutdown(fd);
+        SOCKET fd = bounded_client_socket(true, p.port);
+        sslConn_t *cp = connect_ok(fd, keys, 0, NULL);
+        expect_echo(cp, "next");
+        close_expect_eof(cp);
+        client_drop(&cp, fd);
     }
-    peer_join(&p);
-    assert_int_equal(p.accept_rc[0], PS_SUCCESS);
-    assert_int_equal(p.accept_rc[1], PS_SUCCESS);
-    assert_int_equal(p.eof_seen, 2);
+    peer_join_all_closed(&p, 2);
     matrixSslDeleteKeys(keys);
 }
 
@@ -914,6 +984,7 @@ static void copy_str(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "(null)");
 }
 
+/* Records what it sees in `seen` and returns seen.verdict. */
 static int record_validator(sslCertInfo_t *t)
 {
     seen.calls++;
@@ -947,17 +1018,22 @@ static int record_validator(sslCertInfo_t *t)
     return seen.verdict;
 }
 
+/* Forgets what record_validator saw; it will return verdict. */
+static void seen_reset(int verdict)
+{
+    memset(&seen, 0, sizeof(seen));
+    seen.verdict = verdict;
+}
+
 static void validator_accepts(bool datagram)
 {
-    sslKeys_t *server_keys = server_cert_keys(), *client_keys = client_cert_keys(true);
+    sslKeys_t *server_keys = server_cert_keys(),
+              *client_keys = client_cert_keys(PKI("ec-root.crt"));
     peer p;
-    peer_start(&p, server_keys, datagram, script_echo);
-    peer_run(&p);
-    SOCKET fd = client_socket(datagram, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
-    memset(&seen, 0, sizeof(seen));
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, 0, record_validator), PS_SUCCESS);
+    peer_serve(&p, server_keys, datagram, script_echo, 1);
+    SOCKET fd = bounded_client_socket(datagram, p.port);
+    seen_reset(0);
+    sslConn_t *cp = connect_ok(fd, client_keys, 0, record_validator);
     assert_int_equal(seen.calls, 1);
     assert_int_equal(seen.chain_len, 2);
     assert_string_equal(seen.subject_cn, "localhost");
@@ -981,15 +1057,9 @@ static void validator_accepts(bool datagram)
     assert_int_equal(seen.ca[1], PS_TRUE);
     assert_int_equal(seen.path_len[1], 0);
     assert_false(petrel_peer_anonymous(sslGetPetrelConn(cp)));
-    char buf[16];
-    int status = 0;
-    assert_int_equal(write_all(cp, "cert", 4), 4);
-    assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 4);
-    sslWriteClosureAlert(cp);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
-    peer_join(&p);
-    assert_int_equal(p.eof_seen, 1);
+    expect_echo(cp, "cert");
+    client_close(&cp, fd);
+    peer_join_all_closed(&p, 1);
     matrixSslDeleteKeys(server_keys);
     matrixSslDeleteKeys(client_keys);
 }
@@ -1012,6 +1082,7 @@ typedef struct native_server {
     pthread_t thread;
     petrel_config *cfg;
     SOCKET listen_fd;
+    int port;
     int error;
     int alert_level, alert;
 } native_server;
@@ -1053,37 +1124,52 @@ static void *native_server_main(void *arg)
     return NULL;
 }
 
+/* A native server's configuration: the EC chain and its key. */
+static petrel_config *native_server_config(void)
+{
+    petrel_config *cfg = petrel_config_new(NULL);
+    assert_non_null(cfg);
+    assert_int_equal(petrel_config_load_credentials_file(cfg, PKI("ec-server-chain.pem"),
+                                                         PKI("ec-server.key"), NULL),
+                     0);
+    return cfg;
+}
+
+/* Serves one connection with cfg, which the server frees when joined. */
+static void native_server_start(native_server *ns, petrel_config *cfg)
+{
+    memset(ns, 0, sizeof(*ns));
+    ns->cfg = cfg;
+    int err;
+    ns->listen_fd = socketListen(0, &err);
+    assert_int_not_equal(ns->listen_fd, INVALID_SOCKET);
+    ns->port = socketGetPort(ns->listen_fd);
+    assert_int_equal(pthread_create(&ns->thread, NULL, native_server_main, ns), 0);
+}
+
+static void native_server_join(native_server *ns)
+{
+    pthread_join(ns->thread, NULL);
+    socketShutdown(ns->listen_fd);
+    petrel_config_free(ns->cfg);
+}
+
 static void test_validator_refuses(void **state)
 {
     (void)state;
     native_server ns;
-    memset(&ns, 0, sizeof(ns));
-    ns.cfg = petrel_config_new(NULL);
-    assert_int_equal(petrel_config_load_credentials_file(ns.cfg, PKI("ec-server-chain.pem"),
-                                                         PKI("ec-server.key"), NULL),
-                     0);
-    int err;
-    ns.listen_fd = socketListen(0, &err);
-    assert_int_not_equal(ns.listen_fd, INVALID_SOCKET);
-    assert_int_equal(pthread_create(&ns.thread, NULL, native_server_main, &ns), 0);
-
-    sslKeys_t *client_keys = client_cert_keys(true);
-    SOCKET fd = client_socket(false, socketGetPort(ns.listen_fd));
-    memset(&seen, 0, sizeof(seen));
-    seen.verdict = SSL_ALERT_ACCESS_DENIED;
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, 0, record_validator),
-                     PS_CERT_AUTH_FAIL);
-    assert_null(cp);
+    native_server_start(&ns, native_server_config());
+    sslKeys_t *client_keys = client_cert_keys(PKI("ec-root.crt"));
+    SOCKET fd = client_socket(false, ns.port);
+    seen_reset(SSL_ALERT_ACCESS_DENIED);
+    connect_fails(fd, client_keys, 0, record_validator, PS_CERT_AUTH_FAIL);
     assert_int_equal(seen.calls, 1);
     assert_int_equal(seen.auth[0], PS_CERT_AUTH_PASS); /* refused although valid */
-    pthread_join(ns.thread, NULL);
+    native_server_join(&ns);
     assert_int_equal(ns.error, PETREL_ERR_PEER_ALERT);
     assert_int_equal(ns.alert_level, SSL_ALERT_LEVEL_FATAL);
     assert_int_equal(ns.alert, SSL_ALERT_ACCESS_DENIED);
     socketShutdown(fd);
-    socketShutdown(ns.listen_fd);
-    petrel_config_free(ns.cfg);
     matrixSslDeleteKeys(client_keys);
 }
 
@@ -1096,35 +1182,23 @@ static void test_validator_refuses(void **state)
 static void test_validator_anonymous(void **state)
 {
     (void)state;
-    sslKeys_t *server_keys = server_cert_keys(), *client_keys = client_cert_keys(false);
-    sslKeys_t *wrong_ca_keys = client_wrong_ca_keys();
+    sslKeys_t *server_keys = server_cert_keys(), *client_keys = client_cert_keys(NULL);
+    sslKeys_t *wrong_ca_keys = client_cert_keys(PKI("unknown-root.crt"));
     peer p;
-    peer_start(&p, server_keys, false, script_echo);
-    p.accepts = 2;
-    peer_run(&p);
+    peer_serve(&p, server_keys, false, script_echo, 2);
 
-    SOCKET fd = client_socket(false, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
-    memset(&seen, 0, sizeof(seen));
-    seen.verdict = SSL_ALLOW_ANON_CONNECTION;
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, 0, record_validator), PS_SUCCESS);
+    SOCKET fd = bounded_client_socket(false, p.port);
+    seen_reset(SSL_ALLOW_ANON_CONNECTION);
+    sslConn_t *cp = connect_ok(fd, client_keys, 0, record_validator);
     assert_int_equal(seen.chain_len, 2);
     assert_int_equal(seen.auth[0], PS_CERT_AUTH_PASS);
     assert_int_equal(seen.auth[1], PS_CERT_AUTH_FAIL_DN);
     assert_true(petrel_peer_anonymous(sslGetPetrelConn(cp)));
-    sslWriteClosureAlert(cp);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
+    client_close(&cp, fd);
 
-    fd = client_socket(false, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
+    fd = bounded_client_socket(false, p.port);
     stderr_capture log;
-    capture_start(&log);
-    int rc = sslConnect(&cp, fd, wrong_ca_keys, NULL, 0, NULL);
-    const char *text = capture_stop(&log);
-    assert_int_equal(rc, PS_CERT_AUTH_FAIL);
-    assert_null(cp);
+    const char *text = connect_fails_logging(&log, fd, wrong_ca_keys, 0, PS_CERT_AUTH_FAIL);
     /* Logged at warning level only when no callback decides. */
     assert_non_null(strstr(text, petrel_strerror(PETREL_ERR_UNKNOWN_CA)));
     socketShutdown(fd);
@@ -1132,17 +1206,10 @@ static void test_validator_anonymous(void **state)
     assert_int_equal(p.accept_rc[0], PS_SUCCESS);
     assert_int_equal(p.accept_rc[1], PS_PROTOCOL_FAIL); /* the client's unknown_ca alert */
 
-    int err;
-    SOCKET listen_fd = socketListen(0, &err);
-    fd = client_socket(false, socketGetPort(listen_fd));
-    capture_start(&log);
-    rc = sslConnect(&cp, fd, client_keys, NULL, 0, NULL);
-    text = capture_stop(&log);
-    assert_int_equal(rc, PS_ARG_FAIL);
-    assert_null(cp);
+    unserved u = unserved_open();
+    text = connect_fails_logging(&log, u.fd, client_keys, 0, PS_ARG_FAIL);
     assert_non_null(strstr(text, "sslConnect: no suite to offer"));
-    socketShutdown(fd);
-    socketShutdown(listen_fd);
+    unserved_close(&u);
     matrixSslDeleteKeys(server_keys);
     matrixSslDeleteKeys(client_keys);
     matrixSslDeleteKeys(wrong_ca_keys);
@@ -1154,45 +1221,30 @@ static void test_validator_anonymous(void **state)
 static void test_validators_per_connection(void **state)
 {
     (void)state;
-    sslKeys_t *server_keys = server_cert_keys(), *client_keys = client_cert_keys(true);
+    sslKeys_t *server_keys = server_cert_keys(),
+              *client_keys = client_cert_keys(PKI("ec-root.crt"));
     peer p;
-    peer_start(&p, server_keys, false, script_echo);
-    p.accepts = 3;
-    peer_run(&p);
-    memset(&seen, 0, sizeof(seen));
+    peer_serve(&p, server_keys, false, script_echo, 3);
 
-    SOCKET fd = client_socket(false, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
-    seen.verdict = SSL_ALERT_ACCESS_DENIED;
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, 0, record_validator),
-                     PS_CERT_AUTH_FAIL);
-    assert_null(cp);
+    SOCKET fd = bounded_client_socket(false, p.port);
+    seen_reset(SSL_ALERT_ACCESS_DENIED);
+    connect_fails(fd, client_keys, 0, record_validator, PS_CERT_AUTH_FAIL);
     assert_int_equal(seen.calls, 1);
     socketShutdown(fd);
 
-    fd = client_socket(false, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
-    assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, 0, NULL), PS_SUCCESS);
+    fd = bounded_client_socket(false, p.port);
+    sslConn_t *cp = connect_ok(fd, client_keys, 0, NULL);
     assert_int_equal(seen.calls, 1); /* the refusing validator was not asked */
     assert_false(petrel_peer_anonymous(sslGetPetrelConn(cp)));
-    char buf[16];
-    int status = 0;
-    assert_int_equal(write_all(cp, "free", 4), 4);
-    assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 4);
-    sslWriteClosureAlert(cp);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
+    expect_echo(cp, "free");
+    client_close(&cp, fd);
 
-    fd = client_socket(false, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
+    fd = bounded_client_socket(false, p.port);
     seen.verdict = 0;
-    assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, 0, record_validator), PS_SUCCESS);
+    cp = connect_ok(fd, client_keys, 0, record_validator);
     assert_int_equal(seen.calls, 2);
     assert_int_equal(seen.auth[0], PS_CERT_AUTH_PASS);
-    sslWriteClosureAlert(cp);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
+    client_close(&cp, fd);
 
     peer_join(&p);
     assert_int_equal(p.accept_rc[0], PS_PROTOCOL_FAIL); /* the access_denied alert */
@@ -1211,38 +1263,24 @@ static void test_psk_client_offers_no_certificate_suites(void **state)
 {
     (void)state;
     static const uint16_t server_suites[] = {0xC02B, 0x00A8};
-    sslKeys_t *psk_only = psk_keys(), *psk_and_ca = client_cert_keys(true);
+    sslKeys_t *psk_only = psk_keys(), *psk_and_ca = client_cert_keys(PKI("ec-root.crt"));
     assert_int_equal(
         matrixSslLoadPsk(psk_and_ca, psk_key, sizeof(psk_key), psk_id, sizeof(psk_id) - 1),
         PS_SUCCESS);
     sslKeys_t *clients[2] = {psk_only, psk_and_ca};
     const uint16_t expected[2] = {0x00A8, 0xC02B};
     for (int i = 0; i < 2; i++) {
-        native_server ns;
-        memset(&ns, 0, sizeof(ns));
-        ns.cfg = petrel_config_new(NULL);
-        assert_int_equal(petrel_config_load_credentials_file(ns.cfg, PKI("ec-server-chain.pem"),
-                                                             PKI("ec-server.key"), NULL),
-                         0);
+        petrel_config *cfg = native_server_config();
         assert_int_equal(
-            petrel_config_set_psk(ns.cfg, psk_id, sizeof(psk_id) - 1, psk_key, sizeof(psk_key)), 0);
-        assert_int_equal(petrel_config_set_suites(ns.cfg, server_suites, 2), 0);
-        int err;
-        ns.listen_fd = socketListen(0, &err);
-        assert_int_not_equal(ns.listen_fd, INVALID_SOCKET);
-        assert_int_equal(pthread_create(&ns.thread, NULL, native_server_main, &ns), 0);
-
-        SOCKET fd = client_socket(false, socketGetPort(ns.listen_fd));
-        set_rcvtimeo(fd, PEER_WAIT_MS);
-        sslConn_t *cp = NULL;
-        assert_int_equal(sslConnect(&cp, fd, clients[i], NULL, 0, NULL), PS_SUCCESS);
+            petrel_config_set_psk(cfg, psk_id, sizeof(psk_id) - 1, psk_key, sizeof(psk_key)), 0);
+        assert_int_equal(petrel_config_set_suites(cfg, server_suites, 2), 0);
+        native_server ns;
+        native_server_start(&ns, cfg);
+        SOCKET fd = bounded_client_socket(false, ns.port);
+        sslConn_t *cp = connect_ok(fd, clients[i], 0, NULL);
         assert_int_equal(petrel_cipher_suite(sslGetPetrelConn(cp)), expected[i]);
-        sslWriteClosureAlert(cp);
-        sslFreeConnection(&cp);
-        socketShutdown(fd);
-        pthread_join(ns.thread, NULL);
-        socketShutdown(ns.listen_fd);
-        petrel_config_free(ns.cfg);
+        client_close(&cp, fd);
+        native_server_join(&ns);
     }
     matrixSslDeleteKeys(psk_only);
     matrixSslDeleteKeys(psk_and_ca);
@@ -1261,44 +1299,26 @@ static void test_cipher_suite(void **state)
     const uint16_t suites[] = {0x00A8, 0xC0A8};
     for (int i = 0; i < 2; i++) {
         peer p;
-        peer_start(&p, keys, i == 1, script_echo);
-        peer_run(&p);
-        SOCKET fd = client_socket(i == 1, p.port);
-        set_rcvtimeo(fd, PEER_WAIT_MS);
-        sslConn_t *cp = NULL;
-        assert_int_equal(sslConnect(&cp, fd, keys, NULL, (short)suites[i], NULL), PS_SUCCESS);
+        peer_serve(&p, keys, i == 1, script_echo, 1);
+        SOCKET fd = bounded_client_socket(i == 1, p.port);
+        sslConn_t *cp = connect_ok(fd, keys, suites[i], NULL);
         assert_int_equal(petrel_cipher_suite(sslGetPetrelConn(cp)), suites[i]);
-        sslWriteClosureAlert(cp);
-        sslFreeConnection(&cp);
-        socketShutdown(fd);
+        client_close(&cp, fd);
         peer_join(&p);
         assert_int_equal(p.accept_rc[0], PS_SUCCESS);
     }
     /* Refused before anything is sent, with a log line saying why: RC4,
      * and an id nobody knows. */
-    int err;
-    SOCKET listen_fd = socketListen(0, &err);
-    SOCKET fd = client_socket(false, socketGetPort(listen_fd));
-    sslConn_t *cp = NULL;
+    unserved u = unserved_open();
     stderr_capture log;
-    capture_start(&log);
-    int rc = sslConnect(&cp, fd, keys, NULL, 0x0005, NULL);
-    const char *text = capture_stop(&log);
-    assert_int_equal(rc, PS_UNSUPPORTED_FAIL);
-    assert_null(cp);
+    const char *text = connect_fails_logging(&log, u.fd, keys, 0x0005, PS_UNSUPPORTED_FAIL);
     assert_non_null(strstr(text, "cipherSuite 0x0005"));
     assert_non_null(strstr(text, "RC4"));
-    capture_start(&log);
-    rc = sslConnect(&cp, fd, keys, NULL, 0x7777, NULL);
-    text = capture_stop(&log);
-    assert_int_equal(rc, PS_UNSUPPORTED_FAIL);
-    assert_null(cp);
+    text = connect_fails_logging(&log, u.fd, keys, 0x7777, PS_UNSUPPORTED_FAIL);
     assert_non_null(strstr(text, "0x7777 is not implemented"));
     /* A certificate suite, with keys that cannot check a certificate. */
-    assert_int_equal(sslConnect(&cp, fd, keys, NULL, (short)0xC02B, NULL), PS_ARG_FAIL);
-    assert_null(cp);
-    socketShutdown(fd);
-    socketShutdown(listen_fd);
+    connect_fails(u.fd, keys, 0xC02B, NULL, PS_ARG_FAIL);
+    unserved_close(&u);
     matrixSslDeleteKeys(keys);
 }
 
@@ -1310,30 +1330,18 @@ static void forced_suite(sslKeys_t *server_keys, sslKeys_t *client_keys, bool da
                          uint16_t forced, uint16_t server_choice)
 {
     peer p;
-    peer_start(&p, server_keys, datagram, script_echo);
-    p.accepts = 3;
-    peer_run(&p);
+    peer_serve(&p, server_keys, datagram, script_echo, 3);
     const uint16_t asked[3] = {0, forced, 0};
     const uint16_t expected[3] = {server_choice, forced, server_choice};
     for (int i = 0; i < 3; i++) {
-        SOCKET fd = client_socket(datagram, p.port);
-        set_rcvtimeo(fd, PEER_WAIT_MS);
-        sslConn_t *cp = NULL;
-        assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, (short)asked[i], NULL), PS_SUCCESS);
+        SOCKET fd = bounded_client_socket(datagram, p.port);
+        sslConn_t *cp = connect_ok(fd, client_keys, asked[i], NULL);
         assert_int_equal(petrel_cipher_suite(sslGetPetrelConn(cp)), expected[i]);
-        char buf[16];
-        int status = 0;
-        assert_int_equal(write_all(cp, "suite", 5), 5);
-        assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 5);
-        sslWriteClosureAlert(cp);
-        assert_int_equal(read_some(cp, buf, sizeof(buf), &status), 0);
-        sslFreeConnection(&cp);
-        socketShutdown(fd);
+        expect_echo(cp, "suite");
+        close_expect_eof(cp);
+        client_drop(&cp, fd);
     }
-    peer_join(&p);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(p.accept_rc[i], PS_SUCCESS);
-    assert_int_equal(p.eof_seen, 3);
+    peer_join_all_closed(&p, 3);
 }
 
 static void test_cipher_suite_forced(void **state)
@@ -1343,7 +1351,8 @@ static void test_cipher_suite_forced(void **state)
     /* petrel's default order starts with TLS_PSK_WITH_AES_128_CCM_8. */
     forced_suite(psk_server, psk_client, false, 0xCCAC, 0xC0A8); /* ECDHE_PSK_CHACHA20 */
     forced_suite(psk_server, psk_client, true, 0x00A9, 0xC0A8);  /* PSK_AES_256_GCM */
-    sslKeys_t *cert_server = server_cert_keys(), *cert_client = client_cert_keys(true);
+    sslKeys_t *cert_server = server_cert_keys(),
+              *cert_client = client_cert_keys(PKI("ec-root.crt"));
     /* ...and, among the ECDSA suites, TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8. */
     forced_suite(cert_server, cert_client, false, 0xC02C, 0xC0AE); /* ECDSA_AES_256_GCM */
     forced_suite(cert_server, cert_client, true, 0xCCA9, 0xC0AE);  /* ECDSA_CHACHA20 */
@@ -1359,12 +1368,9 @@ static void test_wrong_psk(void **state)
     static unsigned char other_key[16] = {0xff};
     sslKeys_t *server_keys = psk_keys(), *client_keys = psk_keys_with(other_key, 16);
     peer p;
-    peer_start(&p, server_keys, false, script_echo);
-    peer_run(&p);
-    SOCKET fd = client_socket(false, p.port);
-    set_rcvtimeo(fd, PEER_WAIT_MS);
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, client_keys, NULL, 0, NULL), PS_PROTOCOL_FAIL);
+    peer_serve(&p, server_keys, false, script_echo, 1);
+    SOCKET fd = bounded_client_socket(false, p.port);
+    connect_fails(fd, client_keys, 0, NULL, PS_PROTOCOL_FAIL);
     socketShutdown(fd);
     peer_join(&p);
     assert_int_equal(p.accept_rc[0], PS_PROTOCOL_FAIL);
@@ -1372,19 +1378,25 @@ static void test_wrong_psk(void **state)
     matrixSslDeleteKeys(client_keys);
 }
 
+/* What sslRead and sslWrite leave in *status when the socket would
+ * block. */
+static void assert_would_block(int status)
+{
+    assert_true(status == EAGAIN || status == EWOULDBLOCK);
+}
+
 static void test_nonblocking(void **state)
 {
     (void)state;
     sslKeys_t *keys = psk_keys();
     peer p;
-    peer_start(&p, keys, false, script_slow_sink);
+    peer_start(&p, keys, false, script_slow_sink, 1);
     int small = 4096;
     (void)setsockopt(p.listen_fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
     peer_run(&p);
     SOCKET fd = client_socket(false, p.port);
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
-    sslConn_t *cp = NULL;
-    assert_int_equal(sslConnect(&cp, fd, keys, NULL, 0, NULL), PS_SUCCESS);
+    sslConn_t *cp = connect_ok(fd, keys, 0, NULL);
 
     /* A blocking read with SO_RCVTIMEO gives up with PS_EAGAIN. */
     char buf[16];
@@ -1392,21 +1404,20 @@ static void test_nonblocking(void **state)
     set_rcvtimeo(fd, 100);
     uint64_t start = now_ms();
     assert_int_equal(sslRead(cp, buf, sizeof(buf), &status), PS_EAGAIN);
-    assert_true(status == EAGAIN || status == EWOULDBLOCK);
+    assert_would_block(status);
     assert_true(now_ms() - start >= 90);
 
     /* Non-blocking: nothing to read now. */
     setSocketNonblock(fd);
     assert_int_equal(sslRead(cp, buf, sizeof(buf), &status), PS_EAGAIN);
-    assert_true(status == EAGAIN || status == EWOULDBLOCK);
+    assert_would_block(status);
 
     /* A write the socket cannot take whole: 0 until it has all gone. */
     static char data[MEGABYTE];
-    for (size_t i = 0; i < MEGABYTE; i++)
-        data[i] = (char)stream_byte(i);
+    stream_fill(data, MEGABYTE);
     int rc = sslWrite(cp, data, MEGABYTE, &status);
     assert_int_equal(rc, 0);
-    assert_true(status == EAGAIN || status == EWOULDBLOCK);
+    assert_would_block(status);
     assert_int_equal(sslWrite(cp, data, 1000, &status), PS_ARG_FAIL); /* another len */
     peer_signal_go(&p);
     int zeros = 0;
@@ -1421,8 +1432,7 @@ static void test_nonblocking(void **state)
     peer_join(&p);
     assert_int_equal(p.script_rc[0], 0);
     assert_int_equal(p.bytes, MEGABYTE);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
+    client_drop(&cp, fd);
     matrixSslDeleteKeys(keys);
 }
 
@@ -1480,8 +1490,7 @@ static void test_dtls_lossy_relay(void **state)
     (void)state;
     sslKeys_t *keys = psk_keys();
     peer p;
-    peer_start(&p, keys, true, script_lossy_echo);
-    peer_run(&p);
+    peer_serve(&p, keys, true, script_lossy_echo, 1);
     relay r;
     memset(&r, 0, sizeof(r));
     int err;
@@ -1490,9 +1499,8 @@ static void test_dtls_lossy_relay(void **state)
     assert_int_equal(pthread_create(&r.thread, NULL, relay_main, &r), 0);
 
     SOCKET fd = client_socket(true, socketGetPort(r.front));
-    sslConn_t *cp = NULL;
     uint64_t start = now_ms();
-    assert_int_equal(sslConnect(&cp, fd, keys, NULL, 0, NULL), PS_SUCCESS);
+    sslConn_t *cp = connect_ok(fd, keys, 0, NULL);
     uint64_t handshake_ms = now_ms() - start;
     petrel_conn_stats stats;
     petrel_get_stats(sslGetPetrelConn(cp), &stats);
@@ -1513,8 +1521,7 @@ static void test_dtls_lossy_relay(void **state)
     }
     assert_int_equal(n, 4);
     assert_memory_equal(buf, "ping", 4);
-    sslFreeConnection(&cp);
-    socketShutdown(fd);
+    client_drop(&cp, fd);
     peer_join(&p);
     atomic_store(&r.stop, true);
     pthread_join(r.thread, NULL);
