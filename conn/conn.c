@@ -684,6 +684,18 @@ uint16_t petrel_protocol_version(const petrel_conn *conn)
     return conn && conn->hs.suite ? conn->hs.version : 0;
 }
 
+size_t petrel_psk_identity(const petrel_conn *conn, const uint8_t **identity)
+{
+    if (identity)
+        *identity = NULL;
+    if (!conn || !conn->hs.suite || !hs_kx_is_psk(conn->hs.suite->kx) ||
+        conn->hs.psk.identity_len == 0)
+        return 0;
+    if (identity)
+        *identity = conn->hs.psk.identity;
+    return conn->hs.psk.identity_len;
+}
+
 void petrel_get_stats(const petrel_conn *conn, petrel_conn_stats *stats)
 {
     if (!conn || !stats)

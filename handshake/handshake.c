@@ -305,6 +305,10 @@ int hs_derive_keys(hs_ctx *hs, const uint8_t *ecdh, size_t ecdh_len)
         rc = hs_key_block(prov, hs->suite, hs->master, hs->client_random, hs->server_random,
                           &hs->client_keys, &hs->server_keys);
     petrel_wipe(pre, sizeof(pre));
+    /* The key is in the premaster secret now; only the identity stays,
+     * for petrel_psk_identity. */
+    petrel_wipe(hs->psk.key, sizeof(hs->psk.key));
+    hs->psk.key_len = 0;
     return rc;
 }
 

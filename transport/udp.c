@@ -494,6 +494,27 @@ static int service_timers(petrel_udp_server *srv)
     return next > 1000000 ? 1000000 : (int)next;
 }
 
+int petrel_udp_server_next_timeout(const petrel_udp_server *srv)
+{
+    if (!srv)
+        return PETREL_ERR_ARG;
+    uint64_t now = platform_now_ms(srv->platform);
+    uint64_t next = srv->next_rotation > now ? srv->next_rotation - now : 0;
+    for (const petrel_udp_session *s = srv->all; s && next > 0; s = s->next) {
+        if (s->closing)
+            return 0;
+        uint64_t limit = s->established ? srv->opt.idle_timeout_ms : srv->opt.handshake_timeout_ms;
+        uint64_t since = s->established ? s->last_rx : s->created;
+        uint64_t expiry = now - since >= limit ? 0 : since + limit - now;
+        if (expiry < next)
+            next = expiry;
+        int64_t t = petrel_next_timeout(s->conn);
+        if (t >= 0 && (uint64_t)t < next)
+            next = (uint64_t)t;
+    }
+    return next > 1000000 ? 1000000 : (int)next;
+}
+
 int petrel_udp_server_run_once(petrel_udp_server *srv, int max_wait_ms)
 {
     if (!srv)

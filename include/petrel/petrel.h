@@ -332,6 +332,12 @@ PETREL_API const char *petrel_cipher_suite_name(const petrel_conn *conn);
 /* The wire version (0xfefd for DTLS 1.2, 0x0303 for TLS 1.2), 0 before
  * ServerHello. */
 PETREL_API uint16_t petrel_protocol_version(const petrel_conn *conn);
+/* The PSK identity a PSK suite's handshake used (a server learns it from
+ * the client's ClientKeyExchange), valid until petrel_conn_free. Returns
+ * its length and sets *identity, or 0 when there is none (a certificate
+ * suite, or before the server has read it). The key itself is
+ * wiped once the session keys are derived. */
+PETREL_API size_t petrel_psk_identity(const petrel_conn *conn, const uint8_t **identity);
 PETREL_API void petrel_get_stats(const petrel_conn *conn, petrel_conn_stats *stats);
 /* The connection's sticky error (0 while it is healthy). */
 PETREL_API int petrel_conn_error(const petrel_conn *conn);

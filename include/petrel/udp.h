@@ -87,6 +87,12 @@ PETREL_API void petrel_udp_server_free(petrel_udp_server *srv);
 /* Waits up to max_wait_ms (or less, when a timer is due) for datagrams,
  * processes them, fires due timers and expires old sessions. */
 PETREL_API int petrel_udp_server_run_once(petrel_udp_server *srv, int max_wait_ms);
+/* Milliseconds until the server has timer work (a retransmission, an
+ * expiry, a cookie rotation, a closed session to free): an outside poll
+ * loop waits at most this long on petrel_udp_server_fd, then calls
+ * petrel_udp_server_run_once(srv, 0). 0 when something is due now. Ask
+ * again after each run_once or session call: they arm and disarm timers. */
+PETREL_API int petrel_udp_server_next_timeout(const petrel_udp_server *srv);
 /* The bound port, and the socket (for an outside poll set). */
 PETREL_API int petrel_udp_server_port(const petrel_udp_server *srv);
 PETREL_API int petrel_udp_server_fd(const petrel_udp_server *srv);

@@ -221,6 +221,71 @@ static void psk_peers_are_not_anonymous(void **state)
     pair_free(&p);
 }
 
+/* petrel_psk_identity: nothing before the handshake; afterwards the
+ * identity the client sent, on both sides (the server learnt it from
+ * ClientKeyExchange, through the table or the lookup callback). A
+ * certificate suite has none. */
+static int psk_lookup_any(void *ref, const uint8_t *identity, size_t identity_len, uint8_t *psk,
+                          size_t psk_cap)
+{
+    (void)ref;
+    (void)identity;
+    (void)identity_len;
+    if (psk_cap < 16)
+        return 0;
+    memset(psk, 0x42, 16);
+    return 16;
+}
+
+static void psk_identity_is_reported(void **state)
+{
+    (void)state;
+    const uint8_t *identity = (const uint8_t *)"stale";
+    pair p;
+    pair_init(&p, 14);
+    assert_int_equal(pair_start(&p), 0);
+    assert_int_equal(petrel_psk_identity(p.server, &identity), 0);
+    assert_null(identity);
+    assert_int_equal(pair_run(&p, RUN_LIMIT_MS), 0);
+    assert_int_equal(petrel_psk_identity(p.client, &identity), 6);
+    assert_memory_equal(identity, "client", 6);
+    assert_int_equal(petrel_psk_identity(p.server, &identity), 6);
+    assert_memory_equal(identity, "client", 6);
+    assert_int_equal(petrel_psk_identity(p.server, NULL), 6);
+    assert_int_equal(petrel_psk_identity(NULL, &identity), 0);
+    pair_free(&p);
+
+    /* Through the server's lookup callback, with a long identity. */
+    static const char long_id[] = "device-0123456789abcdef.sensors.example";
+    static const uint8_t key[16] = {0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42,
+                                    0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42, 0x42};
+    pair_init(&p, 15);
+    petrel_config_free(p.client_cfg);
+    petrel_config_free(p.server_cfg);
+    p.client_cfg = petrel_config_new(&p.platform);
+    p.server_cfg = petrel_config_new(&p.platform);
+    assert_int_equal(petrel_config_set_psk(p.client_cfg, (const uint8_t *)long_id,
+                                           sizeof(long_id) - 1, key, sizeof(key)),
+                     0);
+    assert_int_equal(petrel_config_set_psk_lookup(p.server_cfg, psk_lookup_any, NULL), 0);
+    assert_int_equal(pair_start(&p), 0);
+    assert_int_equal(pair_run(&p, RUN_LIMIT_MS), 0);
+    assert_int_equal(petrel_psk_identity(p.server, &identity), sizeof(long_id) - 1);
+    assert_memory_equal(identity, long_id, sizeof(long_id) - 1);
+    pair_free(&p);
+
+    pair_init(&p, 16);
+    use_cert_suites(&p);
+    server_creds(&p, PKI("ec-server-chain.pem"), PKI("ec-server.key"));
+    client_trusts(&p, PKI("ec-root.crt"));
+    assert_int_equal(pair_start(&p), 0);
+    assert_int_equal(pair_run(&p, RUN_LIMIT_MS), 0);
+    assert_int_equal(petrel_psk_identity(p.client, &identity), 0);
+    assert_null(identity);
+    assert_int_equal(petrel_psk_identity(p.server, &identity), 0);
+    pair_free(&p);
+}
+
 static void client_without_credentials(void **state)
 {
     (void)state;
@@ -764,6 +829,7 @@ int main(void)
         cmocka_unit_test(rsa_three_cert_chain_every_pmtu),
         cmocka_unit_test(key_type_decides_the_suites),
         cmocka_unit_test(psk_peers_are_not_anonymous),
+        cmocka_unit_test(psk_identity_is_reported),
         cmocka_unit_test(client_without_credentials),
         cmocka_unit_test(bad_chains_fail_with_their_alert),
         cmocka_unit_test(too_deep_chain),

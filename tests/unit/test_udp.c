@@ -8,7 +8,8 @@
  * Cases: one client's echo and close_notify; 20 clients demultiplexed by
  * address; the stateless cookie gate (a flood of cookieless hellos gets
  * HelloVerifyRequests and allocates nothing); garbage from unknown
- * addresses; half-open and idle expiry; max_sessions; IPv6; a port with no
+ * addresses; half-open and idle expiry; next_timeout driving an outside
+ * poll loop; max_sessions; IPv6; a port with no
  * server; an unresolvable host.
  *
  * The server thread and what it records are the shared harness of
@@ -24,6 +25,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -594,6 +596,67 @@ static void test_half_open_session_expires(void **state)
     assert_server_healthy(h);
 }
 
+/* petrel_udp_server_next_timeout, with the server driven from this thread
+ * as an outside poll loop drives it: poll the server's fd for at most the
+ * wait it publishes, then run_once(srv, 0). The wait covers the cookie
+ * rotation, then a half-open session's retransmission and expiry; the
+ * loop wakes a handful of times, not every few milliseconds, and the
+ * session expires on time. */
+static void test_next_timeout_drives_an_outside_loop(void **state)
+{
+    harness *h = *state;
+    const petrel_udp_server_options opt = {.handshake_timeout_ms = 400, .cookie_rotation_ms = 5000};
+    const petrel_udp_server_handlers handlers = {on_established, on_data, on_closed};
+    int error = 0;
+    h->srv = petrel_udp_server_new(h->server_cfg, "127.0.0.1", "0", &opt, &handlers, h, &error);
+    assert_non_null(h->srv);
+    snprintf(h->port, sizeof(h->port), "%d", petrel_udp_server_port(h->srv));
+    snprintf(h->host, sizeof(h->host), "127.0.0.1");
+    assert_int_equal(petrel_udp_server_next_timeout(NULL), PETREL_ERR_ARG);
+    int wait = petrel_udp_server_next_timeout(h->srv);
+    assert_true(wait > 3000 && wait <= 5000); /* only the cookie rotation */
+
+    /* A client that passes the cookie check and goes silent. */
+    int fd = raw_socket(h);
+    petrel_conn *conn = raw_conn(h);
+    assert_int_equal(petrel_connect(conn), PETREL_REQUEST_SEND);
+    assert_int_equal(drain(conn, fd, NULL, NULL), 1);
+    assert_int_equal(petrel_udp_server_run_once(h->srv, WAIT_MS), 0);
+    uint8_t *readbuf;
+    int cap = petrel_get_readbuf(conn, &readbuf);
+    assert_true(cap > 0);
+    ssize_t n = raw_recv(fd, readbuf, (size_t)cap, WAIT_MS);
+    assert_true(is_hello_verify_request(readbuf, n));
+    assert_int_equal(net_test_feed(conn, (size_t)n), PETREL_REQUEST_SEND);
+    assert_int_equal(drain(conn, fd, NULL, NULL), 1);
+    uint64_t start = net_test_now_ms();
+    for (int i = 0; i < 100 && petrel_udp_server_half_open_count(h->srv) == 0; i++)
+        assert_int_equal(petrel_udp_server_run_once(h->srv, 50), 0);
+    assert_int_equal(petrel_udp_server_half_open_count(h->srv), 1);
+    wait = petrel_udp_server_next_timeout(h->srv);
+    assert_true(wait >= 0 && wait <= 400); /* retransmission or expiry */
+
+    int wakeups = 0;
+    while (petrel_udp_server_session_count(h->srv) > 0 && net_test_now_ms() - start < WAIT_MS) {
+        wait = petrel_udp_server_next_timeout(h->srv);
+        assert_true(wait >= 0);
+        struct pollfd pfd = {petrel_udp_server_fd(h->srv), POLLIN, 0};
+        (void)poll(&pfd, 1, wait);
+        assert_int_equal(petrel_udp_server_run_once(h->srv, 0), 0);
+        wakeups++;
+    }
+    uint64_t elapsed = net_test_now_ms() - start;
+    assert_int_equal(petrel_udp_server_session_count(h->srv), 0);
+    net_test_record v = view(h);
+    assert_int_equal(v.closed, 1);
+    assert_int_equal(v.reasons[0], PETREL_ERR_TIMEOUT);
+    assert_true(elapsed >= 350);
+    /* Retransmissions and the expiry, not a busy loop. */
+    assert_true(wakeups <= 12);
+    wait = petrel_udp_server_next_timeout(h->srv);
+    assert_true(wait > 3000 && wait <= 5000);
+}
+
 /* An established session with nothing to say expires after
  * idle_timeout_ms. */
 static void test_idle_session_expires(void **state)
@@ -737,6 +800,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_garbage_from_unknown_peers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_half_open_session_expires, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_session_expires, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_timeout_drives_an_outside_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_half_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_loopback, setup, teardown),
