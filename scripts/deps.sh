@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages petrel needs to build and test, if any are
-# missing. Uses sudo when not run as root. Later issues add their peers
-# (gnutls-bin, libcoap3-bin, ...) to this one list.
+# missing. Uses sudo when not run as root. Every peer the tests start is
+# in this one list.
 set -euo pipefail
 packages=(
     build-essential cmake pkg-config   # toolchain
@@ -11,6 +11,7 @@ packages=(
     openssl gnutls-bin iproute2 python3    # interop peers; ss and python3 pick free ports
     nftables                               # kernel-level loss where sch_netem is missing
     valgrind                               # memcheck of the unit tests
+    libcoap3-dev libcoap3-bin              # examples/coap (CoAPs) and its libcoap peers
 )
 missing=()
 for p in "${packages[@]}"; do
