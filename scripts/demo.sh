@@ -5,7 +5,9 @@
 # of the datagrams each way (seeded, so the same datagrams are lost every
 # time), printing what each side and the proxy saw; then the same with
 # certificates (an ECDSA chain from the test PKI, verified by the client),
-# and last the same handshake core over TCP (TLS 1.2, --tls).
+# then the same handshake core over TCP (TLS 1.2, --tls), and last CoAP
+# over DTLS: libcoap's CoAP with petrel's DTLS (examples/coap), a GET and
+# an observation through the same lossy proxy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -122,3 +124,32 @@ wait_for_port "$work/tls.port" "$server_pid" "$work/tls-server.log"
     --send "hello over TLS 1.2" --timeout 10000
 stop_server
 grep -v '^listening' "$work/tls-server.log"
+
+# CoAPs, the showcase: libcoap does the CoAP, petrel the DTLS
+# (examples/coap, docs/coaps.md), through the lossy proxy again. The CoAP
+# timers are set for a lossy link with a short round trip.
+echo
+echo "== CoAPs: libcoap's CoAP over petrel's DTLS (examples/coap), through 30 % loss each way"
+coap=build/examples/coap
+"$coap/coaps-server" -A 127.0.0.1 -p 0 -k demo-secret --lossy-link 50 --port-file "$work/coap.port" \
+    -v 6 >"$work/coap-server.log" 2>&1 &
+server_pid=$!
+wait_for_port "$work/coap.port" "$server_pid" "$work/coap-server.log"
+"$petrel" proxy --listen 127.0.0.1:0 --forward "127.0.0.1:$(cat "$work/coap.port")" --loss 30% \
+    --delay 25ms --seed 5 --port-file "$work/coap-proxy.port" >"$work/coap-proxy.log" 2>&1 &
+proxy_pid=$!
+wait_for_port "$work/coap-proxy.port" "$proxy_pid" "$work/coap-proxy.log"
+coap_uri="coaps://127.0.0.1:$(cat "$work/coap-proxy.port")"
+coap_flags=(-k demo-secret -u demo-device --lossy-link 50 --ack-timeout 1000 --max-retransmit 10 -B 120)
+echo "\$ coaps-client ${coap_flags[*]} $coap_uri/hello"
+"$coap/coaps-client" "${coap_flags[@]}" -v 5 "$coap_uri/hello"
+echo "\$ coaps-client ... -s 3 $coap_uri/time    (observe for 3 s)"
+"$coap/coaps-client" "${coap_flags[@]}" -s 3 "$coap_uri/time"
+kill "$server_pid"
+wait "$server_pid" || true
+server_pid=
+stop_proxy
+echo "-- what the server saw"
+grep -E 'established|ended' "$work/coap-server.log" | sed 's/^coaps-server: //'
+echo "-- what the proxy did"
+tail -2 "$work/coap-proxy.log"
