@@ -63,6 +63,7 @@ typedef struct server_options {
     const char *psk_key;
     const char *psk_identity;
     const char *psk_hint;
+    const char *psk_file;
     const char *cert_file;
     const char *key_file;
     const char *ca_file;
@@ -558,13 +559,15 @@ static void usage(FILE *to)
 {
     fprintf(to,
             "usage: coaps-server [-A ADDRESS] [-p PORT] [-v LEVEL] [--port-file FILE]\n"
-            "                    [-k KEY [-u IDENTITY] [-h HINT]]\n"
+            "                    [-k KEY [-u IDENTITY]] [-i KEYSFILE] [-h HINT]\n"
             "                    [-c CERTFILE [-j KEYFILE] [-C CAFILE] [-n]]\n"
             "                    [-M RPKFILE [--pin PUBKEYFILE]... [-n]]\n"
             "  -A ADDRESS   address to listen on (default ::, which takes IPv4 too)\n"
             "  -p PORT      UDP port (default 5684; 0 picks a free one)\n"
             "  -k KEY       pre-shared key, the string's bytes (as coap-server -k)\n"
             "  -u IDENTITY  the only PSK identity to accept (default: any, with KEY)\n"
+            "  -i KEYSFILE  PSKs, one per line: hint,identity,key (as coap-server -i)\n"
+            "               or identity,key; with -k and no -u, other identities get KEY\n"
             "  -h HINT      PSK identity hint to send (default: none)\n"
             "  -c CERTFILE  certificate chain, PEM, leaf first (may hold the key too)\n"
             "  -j KEYFILE   private key for -c (default: CERTFILE)\n"
@@ -596,7 +599,7 @@ static int parse_options(int argc, char **argv, server_options *o)
                           .verbosity = COAPS_LOG_WARNING,
                           .transmission = COAPS_TRANSMISSION_DEFAULT};
     int c;
-    while ((c = getopt_long(argc, argv, "A:p:k:u:h:c:j:C:M:nv:", longs, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "A:p:k:u:h:i:c:j:C:M:nv:", longs, NULL)) != -1) {
         switch (c) {
         case 'A':
             o->address = optarg;
@@ -612,6 +615,9 @@ static int parse_options(int argc, char **argv, server_options *o)
             break;
         case 'h':
             o->psk_hint = optarg;
+            break;
+        case 'i':
+            o->psk_file = optarg;
             break;
         case 'c':
             o->cert_file = optarg;
@@ -656,16 +662,21 @@ static int parse_options(int argc, char **argv, server_options *o)
         usage(stderr);
         return -1;
     }
-    if (!o->psk_key && !o->cert_file && !o->rpk_file) {
-        coaps_fail("nothing to authenticate with: give -k KEY, -c CERTFILE or -M RPKFILE");
+    if (!o->psk_key && !o->psk_file && !o->cert_file && !o->rpk_file) {
+        coaps_fail("nothing to authenticate with: give -k KEY, -i KEYSFILE, -c CERTFILE or "
+                   "-M RPKFILE");
         return -1;
     }
     if (o->psk_key && (strlen(o->psk_key) == 0 || strlen(o->psk_key) > 256)) {
         coaps_fail("-k takes 1 to 256 bytes");
         return -1;
     }
-    if ((o->psk_identity || o->psk_hint) && !o->psk_key) {
-        coaps_fail("-u and -h need -k");
+    if (o->psk_identity && !o->psk_key) {
+        coaps_fail("-u needs -k");
+        return -1;
+    }
+    if (o->psk_hint && !o->psk_key && !o->psk_file) {
+        coaps_fail("-h needs -k or -i");
         return -1;
     }
     if (o->cert_file && o->rpk_file) {
@@ -683,9 +694,97 @@ static int parse_options(int argc, char **argv, server_options *o)
     return 0;
 }
 
+/* Splits line (its end of line removed) at the commas into at most
+ * `cap` fields; returns how many, or cap + 1 when there are more. */
+static size_t split_fields(char *line, char **fields, size_t cap)
+{
+    line[strcspn(line, "\r\n")] = '\0';
+    size_t n = 0;
+    for (char *at = line;; at++) {
+        if (n == cap)
+            return cap + 1;
+        fields[n++] = at;
+        at = strchr(at, ',');
+        if (!at)
+            return n;
+        *at = '\0';
+    }
+}
+
+/*
+ * -i KEYSFILE: one PSK per line, as libcoap's coap-server -i takes them,
+ * "hint,identity,key", or just "identity,key"; blank lines and lines
+ * starting with '#' are skipped. A three-field line applies when its hint
+ * is empty or the one this server sends (-h): the others are for another
+ * hint, and are skipped with a warning. Keys are the strings' bytes, as
+ * with -k. Every identity goes into petrel's table; -k without -u still
+ * answers any other identity.
+ */
+static int load_psk_file(server *srv, const char *path, const char *hint)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        coaps_fail("-i %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char line[1024];
+    int rc = 0, number = 0, loaded = 0;
+    while (rc == 0 && fgets(line, sizeof(line), f)) {
+        number++;
+        if (!strchr(line, '\n') && !feof(f)) {
+            coaps_fail("-i %s:%d: line longer than %zu bytes", path, number, sizeof(line) - 2);
+            rc = -1;
+            break;
+        }
+        if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
+            continue;
+        char *field[3];
+        size_t n = split_fields(line, field, 3);
+        if (n < 2 || n > 3) {
+            coaps_fail("-i %s:%d: expected hint,identity,key or identity,key", path, number);
+            rc = -1;
+            break;
+        }
+        const char *line_hint = n == 3 ? field[0] : "";
+        const char *identity = field[n - 2], *key = field[n - 1];
+        if (line_hint[0] && (!hint || strcmp(line_hint, hint) != 0)) {
+            coaps_log(COAPS_LOG_WARNING, "-i %s:%d: for hint \"%s\", not the one sent: skipped",
+                      path, number, line_hint);
+            continue;
+        }
+        size_t identity_len = strlen(identity), key_len = strlen(key);
+        if (identity_len == 0 || identity_len > 128 || key_len == 0 || key_len > 256) {
+            coaps_fail("-i %s:%d: the identity takes 1 to 128 bytes, the key 1 to 256", path,
+                       number);
+            rc = -1;
+            break;
+        }
+        rc = petrel_config_set_psk(srv->cfg, (const uint8_t *)identity, identity_len,
+                                   (const uint8_t *)key, key_len);
+        if (rc < 0)
+            coaps_fail("-i %s:%d: %s", path, number, petrel_strerror(rc));
+        else
+            loaded++;
+    }
+    if (rc == 0 && ferror(f)) {
+        coaps_fail("-i %s: %s", path, strerror(errno));
+        rc = -1;
+    }
+    fclose(f);
+    if (rc == 0 && loaded == 0) {
+        coaps_fail("-i %s: no PSK in it", path);
+        rc = -1;
+    }
+    if (rc == 0)
+        coaps_log(COAPS_LOG_INFO, "-i %s: %d PSK identities", path, loaded);
+    return rc < 0 ? -1 : 0;
+}
+
 /* Each step names what failed. */
 static int configure_petrel(server *srv, const server_options *o)
 {
+    if (o->psk_file && load_psk_file(srv, o->psk_file, o->psk_hint) < 0)
+        return -1;
     int rc = 0;
     const char *what = "";
     if (o->psk_key && o->psk_identity) {

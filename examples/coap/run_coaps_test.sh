@@ -6,7 +6,8 @@
 #               FNV-1a against the server's, SHA-256 against a copy rebuilt
 #               here); observe /time (>= 3 notifications, then the cancel);
 #               GET /missing (4.04); an unknown identity (unknown_psk_identity)
-#               and a wrong key (no handshake) are refused.
+#               and a wrong key (no handshake) are refused; a keys file (-i)
+#               serves two identities with their own keys.
 #   cert        the server demands a client certificate and verifies it
 #               (-c/-j/-C); the client verifies the server's chain and name
 #               (--cert/--key/--ca). The same four resources; refused: no
@@ -120,6 +121,30 @@ psk)
         "$WORK/wrongkey.log"
     join_observe
     stop_coaps_server server
+
+    # A keys file (-i, coap-server's format): two devices with their own
+    # keys, one line for another hint (skipped), and -k for any other
+    # identity.
+    printf '%s\n' '# hint,identity,key or identity,key' '' 'sensor-1,key-one' \
+        'CoAP,sensor-2,key-two' 'other-hint,sensor-3,key-three' >"$WORK/keys"
+    if start_coaps_server keysfile "$server" -i "$WORK/keys" -h CoAP; then
+        base="coaps://127.0.0.1:$PORT"
+        all=0
+        for pair in sensor-1:key-one sensor-2:key-two; do
+            run "keys-${pair%%:*}" 30 "$client" -B 20 -u "${pair%%:*}" -k "${pair#*:}" \
+                "$base/hello"
+            [ "$RC" -eq 0 ] && grep -q 'Hello, CoAPs!' "$WORK/keys-${pair%%:*}.log" &&
+                grep -q "PSK identity \"${pair%%:*}\"" "$WORK/keysfile.log" || all=1
+        done
+        grep -q 'keys:5: for hint "other-hint", not the one sent: skipped' "$WORK/keysfile.log" &&
+            grep -q 'keys: 2 PSK identities' "$WORK/keysfile.log" || all=1
+        check "-i keys file: sensor-1 and sensor-2 served with their own keys" $all \
+            "$WORK/keys-sensor-1.log" "$WORK/keys-sensor-2.log" "$WORK/keysfile.log"
+        refused keys-other "-i: the line for another hint is not loaded" \
+            'fatal unknown_psk_identity alert' '' \
+            -B 10 -u sensor-3 -k key-three "$base/hello"
+        stop_coaps_server keysfile
+    fi
     ;;
 cert)
     # ec-server-chain.pem is leaf + intermediate; ec-root.crt is the only
