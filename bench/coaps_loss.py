@@ -94,66 +94,9 @@ def body():
 BODY_SHA = hashlib.sha256(body()).hexdigest()
 
 
-# ---- child processes, all tracked by PID so that they can be killed ----
+# ---- child processes (bench/benchproc.py), all tracked by PID ----
 
-_children = set()
-_children_lock = threading.Lock()
-
-
-def spawn(argv, **kw):
-    p = subprocess.Popen(argv, **kw)
-    with _children_lock:
-        _children.add(p)
-    return p
-
-
-def reap(p, term_wait=3.0):
-    """SIGTERM, a bounded wait, then SIGKILL; by PID only. Returns the exit status."""
-    if p.poll() is None:
-        try:
-            p.send_signal(signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(term_wait)
-        except subprocess.TimeoutExpired:
-            try:
-                p.kill()
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-    with _children_lock:
-        _children.discard(p)
-    return p.returncode
-
-
-def kill_all_children(*_):
-    with _children_lock:
-        procs = list(_children)
-    for p in procs:
-        if p.poll() is None:
-            try:
-                p.kill()
-            except ProcessLookupError:
-                pass
-    for p in procs:
-        try:
-            p.wait(2)
-        except Exception:
-            pass
-
-
-def read_port_file(path):
-    try:
-        with open(path) as f:
-            txt = f.read()
-    except FileNotFoundError:
-        return None
-    return int(txt) if txt.endswith("\n") and txt.strip().isdigit() else None
-
+from benchproc import csv_field, forget, kill_all_children, read_port_file, reap, spawn  # noqa: E402
 
 def wait_port_file(path, proc, timeout=15.0):
     deadline = time.monotonic() + timeout
@@ -367,11 +310,6 @@ def parse_log(text, t0_wall):
     return r
 
 
-def csv_field(s):
-    s = (s or "").replace('"', "'").replace("\n", " ")
-    return '"%s"' % s if ("," in s or " " in s) else s
-
-
 def fmt_opt(v):
     return "" if v is None else "%.2f" % v
 
@@ -422,8 +360,7 @@ def run_one(bins, cfg, pair_id, loss, seed, server):
                 at_cap = True
                 exit_s = cap
                 rc = reap(client)
-            with _children_lock:
-                _children.discard(client)
+            forget(client)
         with open(logpath, "r", errors="replace") as f:
             text = f.read()
         got = b""
@@ -439,8 +376,7 @@ def run_one(bins, cfg, pair_id, loss, seed, server):
         except subprocess.TimeoutExpired:
             reap(proxy, 0)
             ptext = b""
-        with _children_lock:
-            _children.discard(proxy)
+        forget(proxy)
         ptext = ptext.decode("utf-8", "replace")
         m1 = re.search(r"^c2s: offered (\d+)", ptext, re.M)
         m2 = re.search(r"^s2c: offered (\d+)", ptext, re.M)

@@ -103,66 +103,9 @@ def petrel_bin():
     return os.environ.get("PETREL", os.path.join(ROOT, "build-bench", "tools", "petrel"))
 
 
-# ---- child processes, all tracked by PID so that they can be killed ----
+# ---- child processes (bench/benchproc.py), all tracked by PID ----
 
-_children = set()
-_children_lock = threading.Lock()
-
-
-def spawn(argv, **kw):
-    p = subprocess.Popen(argv, **kw)
-    with _children_lock:
-        _children.add(p)
-    return p
-
-
-def reap(p, term_wait=3.0):
-    """SIGTERM, a bounded wait, then SIGKILL; by PID only."""
-    if p.poll() is None:
-        try:
-            p.send_signal(signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(term_wait)
-        except subprocess.TimeoutExpired:
-            try:
-                p.kill()
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                pass
-    with _children_lock:
-        _children.discard(p)
-
-
-def kill_all_children(*_):
-    with _children_lock:
-        procs = list(_children)
-    for p in procs:
-        if p.poll() is None:
-            try:
-                p.kill()
-            except ProcessLookupError:
-                pass
-    for p in procs:
-        try:
-            p.wait(2)
-        except Exception:
-            pass
-
-
-def read_port_file(path):
-    """The port in a --port-file once it is completely written, else None."""
-    try:
-        with open(path) as f:
-            txt = f.read()
-    except FileNotFoundError:
-        return None
-    return int(txt) if txt.endswith("\n") and txt.strip().isdigit() else None
-
+from benchproc import csv_field, forget, kill_all_children, read_port_file, reap, spawn  # noqa: E402
 
 def free_udp_port():
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -310,11 +253,6 @@ def failure_line(text):
     return lines[-1] if lines else last_line(text)
 
 
-def csv_field(s):
-    s = s.replace('"', "'").replace("\n", " ")
-    return '"%s"' % s if ("," in s or " " in s) else s
-
-
 def run_one(impl, loss, seed, cap_s, auth="psk"):
     """One handshake; returns the CSV line."""
     tmp = tempfile.mkdtemp(prefix="hsbench.")
@@ -393,8 +331,7 @@ def run_one(impl, loss, seed, cap_s, auth="psk"):
         except subprocess.TimeoutExpired:
             reap(proxy, 0)
             ptext = b""
-        with _children_lock:
-            _children.discard(proxy)
+        forget(proxy)
         ptext = ptext.decode("utf-8", "replace")
         m1 = re.search(r"^c2s: offered (\d+)", ptext, re.M)
         m2 = re.search(r"^s2c: offered (\d+)", ptext, re.M)
