@@ -33,6 +33,8 @@
 # usage: coaps_proxy.sh PETREL_TOOL COAPS_SERVER COAPS_CLIENT own SEED...
 #        coaps_proxy.sh PETREL_TOOL COAPS_SERVER - libcoap PEER
 set -uo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
 petrel=$1 server=$2 client=$3 mode=$4
 shift 4
 key="petrel-coaps-loss"
@@ -40,17 +42,6 @@ work=$(mktemp -d)
 pids=()
 failures=0
 
-stop() { # PID: SIGTERM, then SIGKILL after 5 s; sets stopped_rc to its exit status
-    local pid=$1
-    kill "$pid" 2>/dev/null
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    stopped_rc=$?
-}
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
     for pid in "${pids[@]}"; do
@@ -62,15 +53,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-wait_for_file() { # FILE SECONDS PID
-    for _ in $(seq $(($2 * 20))); do
-        [ -s "$1" ] && return 0
-        kill -0 "$3" 2>/dev/null || break
-        sleep 0.05
-    done
-    [ -s "$1" ]
-}
 
 check() { # NAME RESULT(0 = held) [LOG...]
     local name=$1 result=$2

@@ -4,6 +4,8 @@
 # at once, each doing a handshake and an echo. Every client must finish.
 # usage: proxy_handshakes.sh PETREL_BINARY
 set -euo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
 petrel=$1
 psk=000102030405060708090a0b0c0d0e0f
 work=$(mktemp -d)
@@ -14,24 +16,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_for_file() { # FILE SECONDS
-    for _ in $(seq $(($2 * 20))); do
-        [ -s "$1" ] && return 0
-        sleep 0.05
-    done
-    echo "FAIL: $1 did not appear within $2 s" >&2
-    return 1
-}
-
 "$petrel" server --dtls --listen 127.0.0.1:0 --port-file "$work/server.port" \
     --psk-identity id --psk "$psk" --echo >"$work/server.log" 2>&1 &
 pids+=($!)
-wait_for_file "$work/server.port" 10
+wait_for_file "$work/server.port" 10 || { echo "FAIL: server.port did not appear within 10 s"; exit 1; }
 "$petrel" proxy --listen 127.0.0.1:0 --forward "127.0.0.1:$(cat "$work/server.port")" \
     --loss 30% --delay 10ms --seed 7 --port-file "$work/proxy.port" >"$work/proxy.log" 2>&1 &
 proxy_pid=$!
-pids+=($proxy_pid)
-wait_for_file "$work/proxy.port" 10
+pids+=("$proxy_pid")
+wait_for_file "$work/proxy.port" 10 || { echo "FAIL: proxy.port did not appear within 10 s"; exit 1; }
 port=$(cat "$work/proxy.port")
 
 clients=()

@@ -18,37 +18,19 @@
 #
 # usage: sslsocket_proxy.sh PETREL_TOOL REFLECTOR CLIENT
 set -uo pipefail
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname "$0")/lib.sh"
 petrel=$1 reflector=$2 client=$3
 runs=10
 work=$(mktemp -d)
 reflector_pid=""
 proxy_pid=""
-stop() { # PID: SIGTERM, then SIGKILL after 5 s
-    local pid=$1
-    [ -n "$pid" ] || return 0
-    kill "$pid" 2>/dev/null
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-}
 cleanup() {
     stop "$proxy_pid"
     stop "$reflector_pid"
     rm -rf "$work"
 }
 trap cleanup EXIT
-
-wait_for_file() { # FILE SECONDS PID
-    for _ in $(seq $(($2 * 20))); do
-        [ -s "$1" ] && return 0
-        kill -0 "$3" 2>/dev/null || break
-        sleep 0.05
-    done
-    [ -s "$1" ]
-}
 
 "$reflector" --tls-port 0 --dtls-port 0 --port-file "$work/ports" --lossy-link 40 \
     --idle-ms 3000 >"$work/reflector.log" 2>&1 &
