@@ -21,7 +21,7 @@
 #            way take 70 to 200 s, so it stalls in most runs, against
 #            libcoap's own coap-server-openssl just as against ours
 #            (docs/coaps.md, "Under loss"; docs/bench/coaps-loss.md). Loss
-#            of the requests alone costs it 30 to 55 s.
+#            of the requests alone cost it 29 to 53 s over seeds 1-4.
 #
 # PETREL_LOSSY_DIVISOR > 1 (CI's sanitizer pass, as for test_lossy) keeps
 # only the first seed of `own`.
