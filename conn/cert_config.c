@@ -339,6 +339,19 @@ int petrel_config_set_verify(petrel_config *cfg, petrel_verify_mode mode, unsign
     return 0;
 }
 
+int petrel_conn_set_verify(petrel_conn *conn, petrel_verify_mode mode)
+{
+    if (!conn || (mode != PETREL_VERIFY_NONE && mode != PETREL_VERIFY_OPTIONAL &&
+                  mode != PETREL_VERIFY_REQUIRE))
+        return PETREL_ERR_ARG;
+    /* It decides what the server's first flight holds (CertificateRequest). */
+    if (conn->hs.state != HS_CLIENT_START && conn->hs.state != HS_SERVER_WAIT_CLIENT_HELLO)
+        return PETREL_ERR_STATE;
+    conn->hs.conn_verify = mode;
+    conn->hs.conn_verify_set = true;
+    return 0;
+}
+
 static int copy_server_name(char *dst, const char *name)
 {
     if (!name) {

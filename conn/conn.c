@@ -322,6 +322,7 @@ void petrel_conn_free(petrel_conn *conn)
     else
         dtls_layer_free(&conn->dtls);
     platform_free(p, conn->readbuf);
+    platform_free(p, conn->hello_ext);
     platform_free_secret(p, conn, sizeof(*conn));
 }
 
@@ -387,6 +388,45 @@ int petrel_conn_set_cert_callback(petrel_conn *conn, petrel_cert_verify_fn fn, v
         return PETREL_ERR_STATE;
     conn->hs.cert_callback = fn;
     conn->hs.cert_callback_ref = ref;
+    return 0;
+}
+
+/* The hello extension calls: a client's, before petrel_connect. */
+static int check_hello_ext_call(const petrel_conn *conn)
+{
+    if (!conn || conn->role != PETREL_CLIENT)
+        return PETREL_ERR_ARG;
+    return conn->hs.state == HS_CLIENT_START ? 0 : PETREL_ERR_STATE;
+}
+
+int petrel_conn_add_hello_extension(petrel_conn *conn, uint16_t type, const uint8_t *data,
+                                    size_t len)
+{
+    PETREL_TRY(check_hello_ext_call(conn));
+    if ((len && !data) || len > 0xFFFF)
+        return PETREL_ERR_ARG;
+    PETREL_TRY(hs_client_check_app_extension(&conn->hs, type, len));
+    /* One buffer of the most the extensions may take, on first use:
+     * connections without extensions pay nothing. */
+    if (!conn->hello_ext) {
+        conn->hello_ext = platform_alloc(&conn->cfg->platform, HS_APP_EXT_MAX);
+        if (!conn->hello_ext)
+            return PETREL_ERR_NOMEM;
+        conn->hs.app_ext = conn->hello_ext;
+    }
+    size_t used = conn->hs.app_ext_len;
+    cursor_writer w = cursor_writer_init(conn->hello_ext + used, HS_APP_EXT_MAX - used);
+    PETREL_TRY(cursor_write_u16(&w, type));
+    PETREL_TRY(cursor_write_vector(&w, 2, 0, 0xFFFF, data, len));
+    conn->hs.app_ext_len = used + w.len;
+    return 0;
+}
+
+int petrel_conn_set_hello_ext_callback(petrel_conn *conn, petrel_hello_ext_fn fn, void *ref)
+{
+    PETREL_TRY(check_hello_ext_call(conn));
+    conn->hs.hello_ext_callback = fn;
+    conn->hs.hello_ext_callback_ref = ref;
     return 0;
 }
 
@@ -642,6 +682,31 @@ int petrel_handle_timeout(petrel_conn *conn)
     return output_pending(conn) ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
 }
 
+int petrel_retransmit(petrel_conn *conn)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    if (conn->error)
+        return conn->error;
+    if (is_stream(conn))
+        return PETREL_ERR_STATE;
+    size_t before = conn->dtls.dgram_count;
+    int rc = dtls_retransmit_now(&conn->dtls, platform_now_ms(&conn->cfg->platform));
+    if (rc < 0)
+        return fail(conn, rc);
+    return conn->dtls.dgram_count > before ? PETREL_REQUEST_SEND : PETREL_SUCCESS;
+}
+
+int petrel_set_message_per_datagram(petrel_conn *conn, bool on)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    if (is_stream(conn))
+        return PETREL_ERR_STATE;
+    conn->dtls.message_per_datagram = on;
+    return 0;
+}
+
 int petrel_set_pmtu(petrel_conn *conn, size_t pmtu)
 {
     if (!conn || pmtu < DTLS_MIN_PMTU || pmtu > DTLS_MAX_PMTU)
@@ -751,7 +816,8 @@ size_t petrel_conn_memory(const petrel_conn *conn)
     size_t chain = conn->hs.peer_chain_offsets[conn->hs.peer_chain_count];
     size_t layer = is_stream(conn) ? tls_layer_memory(&conn->tls) - sizeof(conn->tls)
                                    : dtls_layer_memory(&conn->dtls) - sizeof(conn->dtls);
-    return sizeof(*conn) + CONN_READBUF_LEN + layer + chain;
+    size_t hello_ext = conn->hello_ext ? HS_APP_EXT_MAX : 0;
+    return sizeof(*conn) + CONN_READBUF_LEN + layer + chain + hello_ext;
 }
 
 int petrel_export_master_secret(const petrel_conn *conn, uint8_t out[48])

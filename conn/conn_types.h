@@ -31,6 +31,7 @@ struct petrel_conn {
     bool close_received;
     void *app_data;      /* petrel_conn_set_app_data */
     uint8_t *readbuf;    /* one datagram, or a window of the stream */
+    uint8_t *hello_ext;  /* HS_APP_EXT_MAX bytes, or NULL: hs.app_ext */
     cursor_reader input; /* datagram: what is left of it */
     size_t in_len;       /* stream: bytes held in readbuf */
     size_t in_pos;       /* stream: bytes of them already processed */

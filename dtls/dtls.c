@@ -116,6 +116,11 @@ static int flight_transmit(dtls_layer *l)
     for (size_t i = 0; i < l->entry_count; i++) {
         const dtls_flight_entry *e = &l->entries[i];
         const dtls_cipher *c = &l->write_cipher[e->epoch & 1];
+        if (l->message_per_datagram && w.len > 0) {
+            out_commit(l, &w);
+            PETREL_TRY(out_reserve(l));
+            w = out_begin(l);
+        }
         if (e->ccs) {
             static const uint8_t ccs = 1;
             if (cursor_writer_space(&w) < dtls_record_overhead(c) + 1) {
@@ -358,10 +363,9 @@ static int retransmit(dtls_layer *l)
     return flight_transmit(l);
 }
 
-int dtls_handle_timeout(dtls_layer *l, uint64_t now)
+/* The retransmission timer fired, or the application says it did. */
+static int timer_fired(dtls_layer *l, uint64_t now)
 {
-    if (!l->timer.deadline || now < l->timer.deadline)
-        return 0;
     int rc = dtls_timer_expired(&l->timer, &l->cfg->timer, now);
     if (rc == PETREL_ERR_HANDSHAKE_TIMEOUT && l->handshake_auth_failures > 0) {
         /* The peer kept answering, but nothing it sent under the new keys
@@ -374,6 +378,21 @@ int dtls_handle_timeout(dtls_layer *l, uint64_t now)
     }
     PETREL_TRY(rc);
     return l->have_flight ? retransmit(l) : 0;
+}
+
+int dtls_handle_timeout(dtls_layer *l, uint64_t now)
+{
+    if (!l->timer.deadline || now < l->timer.deadline)
+        return 0;
+    return timer_fired(l, now);
+}
+
+int dtls_retransmit_now(dtls_layer *l, uint64_t now)
+{
+    /* Armed means a flight waits for the peer's answer. */
+    if (!l->timer.deadline)
+        return 0;
+    return timer_fired(l, now);
 }
 
 /* ======================================================================

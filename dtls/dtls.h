@@ -126,6 +126,9 @@ typedef struct dtls_layer {
      * only a record above it may trigger an early resend. */
     uint64_t next_record_seq[2];
     bool complete_pending; /* the handshake finished: report it */
+    /* Each handshake message (and ChangeCipherSpec) of a flight in
+     * datagrams of its own instead of packed together. */
+    bool message_per_datagram;
     /* Records of the new epoch that failed to authenticate during the
      * handshake: dropped (RFC 6347 §4.1.2.7), but a handshake that then
      * times out reports PETREL_ERR_AEAD_AUTH instead. */
@@ -155,6 +158,11 @@ PETREL_MUST_CHECK int dtls_read_next(dtls_layer *l, cursor_reader *r, uint8_t *b
 /* Retransmits the flight when the timer is due. 0, or
  * PETREL_ERR_HANDSHAKE_TIMEOUT. */
 PETREL_MUST_CHECK int dtls_handle_timeout(dtls_layer *l, uint64_t now);
+
+/* The application's own timer fired: retransmits the flight now if one
+ * waits for an answer (the timer doubles and counts it as dtls_handle_timeout
+ * does). 0, or PETREL_ERR_HANDSHAKE_TIMEOUT. */
+PETREL_MUST_CHECK int dtls_retransmit_now(dtls_layer *l, uint64_t now);
 
 /* Queues one record of application data (or an alert) as a datagram. */
 PETREL_MUST_CHECK int dtls_write_app_data(dtls_layer *l, const uint8_t *data, size_t len);

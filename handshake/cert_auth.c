@@ -31,6 +31,8 @@ static const uint16_t prefer_rsa[] = {CRYPTO_SIG_RSA_PSS_RSAE_SHA256,
 
 petrel_verify_mode hs_verify_mode(const hs_ctx *hs)
 {
+    if (hs->conn_verify_set)
+        return hs->conn_verify;
     if (hs->cfg->verify_mode_set)
         return hs->cfg->verify_mode;
     return hs->is_server ? PETREL_VERIFY_NONE : PETREL_VERIFY_REQUIRE;

@@ -95,6 +95,122 @@ static size_t client_cert_types(const hs_config *cfg, uint8_t *types)
     return n;
 }
 
+/* ExtensionTypes an application may not add, beyond those in messages.h
+ * (RFC 6066 §4, §8; RFC 8446 §4.2). */
+enum {
+    EXT_MAX_FRAGMENT_LENGTH = 1,
+    EXT_STATUS_REQUEST = 5,
+    EXT_PRE_SHARED_KEY = 41,
+    EXT_EARLY_DATA = 42,
+    EXT_SUPPORTED_VERSIONS = 43,
+    EXT_COOKIE = 44,
+    EXT_PSK_KEY_EXCHANGE_MODES = 45,
+    EXT_KEY_SHARE = 51,
+};
+
+#define TLS13_ONLY "it is a TLS 1.3 extension; petrel speaks (D)TLS 1.2"
+
+/* What petrel_conn_add_hello_extension refuses: the extensions petrel
+ * writes itself (why NULL), and those whose answers it cannot handle. */
+static const struct refused_extension {
+    uint16_t type;
+    int error;
+    const char *why;
+} refused_extensions[] = {
+    {HS_EXT_RENEGOTIATION_INFO, PETREL_ERR_ARG, NULL},
+    {HS_EXT_EXTENDED_MASTER_SECRET, PETREL_ERR_ARG, NULL},
+    {HS_EXT_SUPPORTED_GROUPS, PETREL_ERR_ARG, NULL},
+    {HS_EXT_EC_POINT_FORMATS, PETREL_ERR_ARG, NULL},
+    {HS_EXT_SIGNATURE_ALGORITHMS, PETREL_ERR_ARG, NULL},
+    {HS_EXT_CLIENT_CERTIFICATE_TYPE, PETREL_ERR_ARG, NULL},
+    {HS_EXT_SERVER_CERTIFICATE_TYPE, PETREL_ERR_ARG, NULL},
+    {EXT_MAX_FRAGMENT_LENGTH, PETREL_ERR_UNSUPPORTED,
+     "a server that accepts it expects records petrel does not limit"},
+    {EXT_STATUS_REQUEST, PETREL_ERR_UNSUPPORTED,
+     "a server that accepts it sends CertificateStatus, which petrel does not read"},
+    {HS_EXT_SESSION_TICKET, PETREL_ERR_UNSUPPORTED,
+     "a server that accepts it sends NewSessionTicket, which petrel does not read"},
+    {EXT_PRE_SHARED_KEY, PETREL_ERR_UNSUPPORTED, TLS13_ONLY},
+    {EXT_EARLY_DATA, PETREL_ERR_UNSUPPORTED, TLS13_ONLY},
+    {EXT_SUPPORTED_VERSIONS, PETREL_ERR_UNSUPPORTED, TLS13_ONLY},
+    {EXT_COOKIE, PETREL_ERR_UNSUPPORTED, TLS13_ONLY},
+    {EXT_PSK_KEY_EXCHANGE_MODES, PETREL_ERR_UNSUPPORTED, TLS13_ONLY},
+    {EXT_KEY_SHARE, PETREL_ERR_UNSUPPORTED, TLS13_ONLY},
+};
+
+/* Whether the application added extension `type` (hs->app_ext). */
+static bool app_extension_added(const hs_ctx *hs, uint16_t type)
+{
+    cursor_reader r = cursor_reader_init(hs->app_ext, hs->app_ext_len);
+    while (cursor_reader_remaining(&r) > 0) {
+        uint16_t t;
+        cursor_reader body;
+        if (cursor_read_u16(&r, &t) < 0 || cursor_read_vector(&r, 2, 0, 0xFFFF, &body) < 0)
+            return false; /* not reached: conn/ wrote whole extensions */
+        if (t == type)
+            return true;
+    }
+    return false;
+}
+
+int hs_client_check_app_extension(const hs_ctx *hs, uint16_t type, size_t len)
+{
+    for (size_t i = 0; i < sizeof(refused_extensions) / sizeof(refused_extensions[0]); i++) {
+        const struct refused_extension *x = &refused_extensions[i];
+        if (x->type != type)
+            continue;
+        if (x->why)
+            platform_log(hs->platform, PETREL_LOG_WARNING, "client: hello extension %u refused: %s",
+                         type, x->why);
+        else
+            platform_log(hs->platform, PETREL_LOG_WARNING,
+                         "client: hello extension %u refused: petrel writes extension %u itself",
+                         type, type);
+        return x->error;
+    }
+    if (app_extension_added(hs, type)) {
+        platform_log(hs->platform, PETREL_LOG_WARNING,
+                     "client: hello extension %u refused: it was added already", type);
+        return PETREL_ERR_ARG;
+    }
+    if (len > HS_APP_EXT_MAX || hs->app_ext_len + 4 + len > HS_APP_EXT_MAX) {
+        platform_log(hs->platform, PETREL_LOG_WARNING,
+                     "client: hello extension %u refused: the added extensions would pass %u "
+                     "bytes",
+                     type, (unsigned)HS_APP_EXT_MAX);
+        return PETREL_ERR_LIMIT;
+    }
+    return 0;
+}
+
+/* The most petrel's own ClientHello extensions take (a 255-byte server
+ * name, every signature scheme, the groups, the certificate types). */
+#define OWN_EXTENSIONS_MAX 768
+/* The ClientHello body: the fixed fields (a full cookie, every suite) and
+ * both sets of extensions. */
+#define CLIENT_HELLO_MAX (HS_SCRATCH_LEN + HS_APP_EXT_MAX)
+_Static_assert(2 + HS_RANDOM_LEN + 1 + 1 + HS_COOKIE_MAX + 2 + 2 * HS_MAX_SUITES + 2 + 2 +
+                       OWN_EXTENSIONS_MAX + HS_APP_EXT_MAX <=
+                   CLIENT_HELLO_MAX,
+               "the largest ClientHello fits its buffer");
+
+/* petrel's own server_name (RFC 6066 §3): a DNS name, when certificate
+ * suites are offered and the application sends no server_name of its
+ * own. */
+static bool sends_server_name(const hs_ctx *hs)
+{
+    return offers(hs, kx_is_certificate) && hs->server_name[0] && !is_ip_literal(hs->server_name) &&
+           !app_extension_added(hs, HS_EXT_SERVER_NAME);
+}
+
+/* Not reached with the sizes above; a limit rather than an overflow. */
+static int too_long_hello(const hs_ctx *hs)
+{
+    platform_log(hs->platform, PETREL_LOG_WARNING, "client: the ClientHello passes %u bytes",
+                 (unsigned)CLIENT_HELLO_MAX);
+    return PETREL_ERR_LIMIT;
+}
+
 /* RFC 5246 §7.4.1.2, RFC 6347 §4.2.1: the same ClientHello each time, with
  * the server's cookie once it sent one. */
 static int send_client_hello(hs_ctx *hs)
@@ -102,8 +218,8 @@ static int send_client_hello(hs_ctx *hs)
     const hs_config *cfg = hs->cfg;
     uint8_t suites[2 * HS_MAX_SUITES];
     size_t suite_count = 0;
-    uint8_t ext[768];
-    uint8_t body[HS_SCRATCH_LEN];
+    uint8_t ext[OWN_EXTENSIONS_MAX + HS_APP_EXT_MAX];
+    uint8_t body[CLIENT_HELLO_MAX];
     static const uint8_t null_compression = 0;
 
     for (size_t i = 0; i < hs->suite_count; i++) {
@@ -117,7 +233,8 @@ static int send_client_hello(hs_ctx *hs)
      * RFC 7627 §5.1: extended_master_secret; RFC 8422 §5.1: the groups and
      * point formats when ECDHE suites are offered; RFC 5246 §7.4.1.4.1:
      * signature_algorithms with certificate suites; RFC 6066 §3: the
-     * server's name; RFC 7250 §4.1: the certificate types. */
+     * server's name, unless the application sends its own; RFC 7250
+     * §4.1: the certificate types. Then the application's extensions. */
     cursor_writer ew = cursor_writer_init(ext, sizeof(ext));
     PETREL_TRY(hs_ext_write_renegotiation_info(&ew, NULL, 0));
     PETREL_TRY(hs_ext_write_empty(&ew, HS_EXT_EXTENDED_MASTER_SECRET));
@@ -129,7 +246,7 @@ static int send_client_hello(hs_ctx *hs)
     if (offers(hs, kx_is_certificate)) {
         PETREL_TRY(hs_ext_write_u16_list(&ew, HS_EXT_SIGNATURE_ALGORITHMS, hs_sig_schemes,
                                          hs_sig_scheme_count));
-        if (hs->server_name[0] && !is_ip_literal(hs->server_name))
+        if (sends_server_name(hs))
             PETREL_TRY(hs_ext_write_server_name(&ew, hs->server_name, strlen(hs->server_name)));
         if (cfg->raw_public_keys) {
             uint8_t types[2];
@@ -142,6 +259,8 @@ static int send_client_hello(hs_ctx *hs)
                 hs_ext_write_cert_types(&ew, HS_EXT_SERVER_CERTIFICATE_TYPE, types, n, false));
         }
     }
+    if (hs->app_ext_len && cursor_write_bytes(&ew, hs->app_ext, hs->app_ext_len) < 0)
+        return too_long_hello(hs);
 
     hs_client_hello ch;
     memset(&ch, 0, sizeof(ch));
@@ -158,7 +277,10 @@ static int send_client_hello(hs_ctx *hs)
     ch.has_extensions_block = true;
 
     cursor_writer w = cursor_writer_init(body, sizeof(body));
-    PETREL_TRY(hs_client_hello_write(&w, &ch, hs->datagram));
+    int rc = hs_client_hello_write(&w, &ch, hs->datagram);
+    if (rc == PETREL_ERR_BUFFER_TOO_SMALL)
+        return too_long_hello(hs);
+    PETREL_TRY(rc);
     PETREL_TRY(hs_send(hs, HS_CLIENT_HELLO, body, w.len));
     return hs->ops->flight_done(hs->rl, HS_FLIGHT_EXPECT_REPLY);
 }
@@ -209,6 +331,26 @@ int hs_client_on_hello_verify_request(hs_ctx *hs, const uint8_t *body, size_t le
     return send_client_hello(hs);
 }
 
+/* Shows the application every ServerHello extension, in order, once
+ * petrel has accepted the ServerHello (the suite is already set, for the
+ * callback's queries). */
+static int report_server_extensions(hs_ctx *hs, const hs_extensions *exts)
+{
+    if (!hs->hello_ext_callback)
+        return 0;
+    for (size_t i = 0; i < exts->count; i++) {
+        const hs_extension *e = &exts->list[i];
+        int verdict =
+            hs->hello_ext_callback(hs->hello_ext_callback_ref, hs->conn, e->type, e->data, e->len);
+        if (verdict < 0) {
+            platform_log(hs->platform, PETREL_LOG_WARNING,
+                         "client: the hello extension callback refused extension %u", e->type);
+            return PETREL_ERR_HANDSHAKE_FAILURE;
+        }
+    }
+    return 0;
+}
+
 int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
 {
     cursor_reader r = cursor_reader_init(body, len);
@@ -233,6 +375,9 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
         const hs_extension *e = &sh.extensions.list[i];
         uint8_t types[2];
         bool offered = false;
+        /* The application's own: its callback judges the answer. */
+        if (app_extension_added(hs, e->type))
+            continue;
         switch (e->type) {
         case HS_EXT_RENEGOTIATION_INFO:
         case HS_EXT_EXTENDED_MASTER_SECRET:
@@ -242,7 +387,7 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
             offered = offers(hs, hs_kx_is_ecdhe);
             break;
         case HS_EXT_SERVER_NAME: /* RFC 6066 §3: empty in a ServerHello */
-            offered = cert_offered && hs->server_name[0] && !is_ip_literal(hs->server_name);
+            offered = sends_server_name(hs);
             if (offered)
                 PETREL_TRY(hs_ext_read_empty(e));
             break;
@@ -286,7 +431,7 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
     memcpy(hs->server_random, sh.random, HS_RANDOM_LEN);
     hs->suite = suite;
     hs_transcript_select(hs);
-    return 0;
+    return report_server_extensions(hs, &sh.extensions);
 }
 
 int hs_client_on_certificate(hs_ctx *hs, const uint8_t *body, size_t len)

@@ -24,6 +24,9 @@
 #define HS_MAX_SIG_SCHEMES        16 /* kept from the peer's list */
 #define HS_MAX_PINNED_KEYS        16
 #define HS_DEFAULT_VERIFY_DEPTH   8
+/* Client: the bytes of the application's own ClientHello extensions
+ * (petrel_conn_add_hello_extension), 4-byte headers included. */
+#define HS_APP_EXT_MAX PETREL_HELLO_EXT_MAX
 
 typedef struct hs_psk_entry {
     uint8_t identity[HS_PSK_IDENTITY_STORE_MAX];
@@ -137,6 +140,16 @@ typedef struct hs_ctx {
      * petrel_conn_set_cert_callback replaced it. */
     petrel_cert_verify_fn cert_callback;
     void *cert_callback_ref;
+    /* Client: the application's ClientHello extensions, encoded as on the
+     * wire (type, u16 length, data) and sent after petrel's own; the
+     * buffer (HS_APP_EXT_MAX bytes) belongs to the connection. NULL/0
+     * when there are none. */
+    const uint8_t *app_ext;
+    size_t app_ext_len;
+    /* Client: sees every ServerHello extension
+     * (petrel_conn_set_hello_ext_callback); NULL for none. */
+    petrel_hello_ext_fn hello_ext_callback;
+    void *hello_ext_callback_ref;
 
     const hs_suite *suite;
     uint8_t client_random[HS_RANDOM_LEN];
@@ -171,6 +184,9 @@ typedef struct hs_ctx {
     bool echo_server_cert_type; /* server: answer the extension */
     bool echo_client_cert_type;
     bool cert_requested; /* server: sent CertificateRequest; client: got one */
+    /* petrel_conn_set_verify: this connection's mode, over the config's. */
+    bool conn_verify_set;
+    petrel_verify_mode conn_verify;
     uint16_t cr_sig_schemes[HS_MAX_SIG_SCHEMES]; /* client: from CertificateRequest */
     size_t cr_sig_scheme_count;
     bool cr_key_type_ok; /* client: certificate_types names our key's kind */
@@ -196,6 +212,13 @@ void hs_free(hs_ctx *hs);
 
 /* Client: sends the first ClientHello. */
 PETREL_MUST_CHECK int hs_start(hs_ctx *hs);
+
+/* Client: whether the application may add extension `type` with len
+ * bytes of data to hs->app_ext: PETREL_ERR_ARG for a type petrel writes
+ * itself or one added already, PETREL_ERR_UNSUPPORTED for one whose
+ * answer petrel cannot handle, PETREL_ERR_LIMIT when the total would pass
+ * HS_APP_EXT_MAX. Logs the reason at warning level. */
+PETREL_MUST_CHECK int hs_client_check_app_extension(const hs_ctx *hs, uint16_t type, size_t len);
 
 /*
  * One complete handshake message, in order: framed is the message as the

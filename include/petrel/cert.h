@@ -117,6 +117,12 @@ typedef enum petrel_verify_mode {
 #define PETREL_VERIFY_DEPTH_ZERO 0xffffffffu
 PETREL_API int petrel_config_set_verify(petrel_config *cfg, petrel_verify_mode mode,
                                         unsigned max_depth);
+/* One connection's own mode, over the config's (the depth stays the
+ * config's): for example a server that asks only some clients for a
+ * certificate. Only before the handshake starts (a client before
+ * petrel_connect, a server before its first ClientHello); else
+ * PETREL_ERR_STATE. PETREL_ERR_ARG for a bad mode. */
+PETREL_API int petrel_conn_set_verify(petrel_conn *conn, petrel_verify_mode mode);
 
 /*
  * Client: the name the server's certificate must carry, checked against

@@ -223,6 +223,65 @@ PETREL_API void petrel_conn_free(petrel_conn *conn);
  * ClientHello (else PETREL_ERR_STATE). */
 PETREL_API int petrel_conn_set_suites(petrel_conn *conn, const uint16_t *suites, size_t count);
 
+/* The most bytes petrel_conn_add_hello_extension takes per connection,
+ * counting 4 header bytes (type and length) per extension. */
+#define PETREL_HELLO_EXT_MAX 2048
+
+/*
+ * Client: adds an extension to this connection's ClientHello: type and its
+ * extension_data (len bytes, may be 0; data MAY be NULL only then). petrel
+ * copies the bytes. It MUST be called before petrel_connect; every
+ * ClientHello (also the one resent after a HelloVerifyRequest) carries the
+ * added extensions, in the order added, after petrel's own. petrel does not
+ * interpret them; the server's answer to one is accepted in any form, and
+ * petrel_conn_set_hello_ext_callback shows it to the application.
+ *
+ * server_name (0) may be added: petrel then sends the application's
+ * instead of its own (the certificate name check still uses the name set
+ * with petrel_config_set_server_name or petrel_conn_set_server_name). A
+ * DTLS ClientHello longer than the PMTU goes out in fragments, which some
+ * servers do not reassemble; a petrel server takes at most 32 extensions
+ * in a hello. Refused, with a warning logged:
+ * PETREL_ERR_ARG for the extensions petrel writes itself
+ * (renegotiation_info 0xff01, extended_master_secret 23, supported_groups
+ * 10, ec_point_formats 11, signature_algorithms 13,
+ * client_certificate_type 19, server_certificate_type 20);
+ * PETREL_ERR_UNSUPPORTED for those whose answers petrel cannot handle
+ * (max_fragment_length 1, status_request 5, session_ticket 35, and the
+ * TLS 1.3 ones 41 to 45 and 51).
+ *
+ * Returns 0; PETREL_ERR_ARG when conn is NULL or a server, when data is
+ * NULL with len > 0, when len > 65535, or when type was added already;
+ * PETREL_ERR_STATE after petrel_connect; PETREL_ERR_LIMIT when the added
+ * extensions would exceed PETREL_HELLO_EXT_MAX bytes; PETREL_ERR_NOMEM.
+ * A refused call changes nothing.
+ */
+PETREL_API int petrel_conn_add_hello_extension(petrel_conn *conn, uint16_t type,
+                                               const uint8_t *data, size_t len);
+
+/*
+ * Called for one extension of the ServerHello: its type and extension_data
+ * (len bytes; data is valid only during the call). Return >= 0 to go on; a
+ * negative value fails the handshake with PETREL_ERR_HANDSHAKE_FAILURE
+ * (alert handshake_failure). It MAY call the query functions on conn
+ * (petrel_cipher_suite, petrel_conn_app_data ...) and MUST NOT call any
+ * function that drives or frees it.
+ */
+typedef int (*petrel_hello_ext_fn)(void *ref, petrel_conn *conn, uint16_t type, const uint8_t *data,
+                                   size_t len);
+
+/*
+ * Client: fn is called for every extension of the ServerHello, once each,
+ * in the order the server sent them, petrel's own included
+ * (renegotiation_info, extended_master_secret ...), after petrel's own
+ * checks of the ServerHello have passed. fn NULL removes the callback.
+ * Same preconditions and errors as petrel_conn_add_hello_extension:
+ * PETREL_ERR_ARG for a NULL or server conn, PETREL_ERR_STATE after
+ * petrel_connect.
+ */
+PETREL_API int petrel_conn_set_hello_ext_callback(petrel_conn *conn, petrel_hello_ext_fn fn,
+                                                  void *ref);
+
 /* Client: starts the handshake (queues the ClientHello). Returns
  * PETREL_REQUEST_SEND. */
 PETREL_API int petrel_connect(petrel_conn *conn);
@@ -305,6 +364,25 @@ PETREL_API int64_t petrel_next_timeout(const petrel_conn *conn);
  * PETREL_REQUEST_SEND, PETREL_SUCCESS when nothing was due, or
  * PETREL_ERR_HANDSHAKE_TIMEOUT when the retransmissions are spent. */
 PETREL_API int petrel_handle_timeout(petrel_conn *conn);
+
+/* DTLS: the application's own timer says the peer lost our last flight
+ * (MatrixDTLS applications decide this themselves): resends it now, as if
+ * petrel's retransmission timer had fired. The next wait doubles, and the
+ * resend counts against the retransmission limit. Returns
+ * PETREL_REQUEST_SEND; PETREL_SUCCESS when no flight waits for an answer
+ * (before the handshake, after it, or on the side that sent the last
+ * flight, which resends only when the peer repeats its own);
+ * PETREL_ERR_HANDSHAKE_TIMEOUT when the retransmissions are spent;
+ * PETREL_ERR_STATE in stream mode. */
+PETREL_API int petrel_retransmit(petrel_conn *conn);
+
+/* DTLS: false (the default) packs as many handshake messages of a flight
+ * into each datagram as the PMTU allows; true sends each message, and
+ * ChangeCipherSpec, in datagrams of its own (MatrixDTLS's
+ * DTLS_SEND_RECORDS_INDIVIDUALLY), for peers or middleboxes that handle
+ * one record per datagram only. Takes effect from the next flight sent.
+ * PETREL_ERR_STATE in stream mode. */
+PETREL_API int petrel_set_message_per_datagram(petrel_conn *conn, bool on);
 
 /* Changes this connection's PMTU (200 .. 16384). Datagram mode only:
  * PETREL_ERR_STATE on a stream. */
