@@ -85,15 +85,6 @@ static int keys_fail(const sslKeys_t *keys, const char *what, const char *detail
  * The key structure
  * ====================================================================== */
 
-int32 matrixSslOpen(void)
-{
-    return PS_SUCCESS;
-}
-
-void matrixSslClose(void)
-{
-}
-
 int32 matrixSslNewKeys(sslKeys_t **keys)
 {
     if (!keys)

@@ -4,13 +4,13 @@
  * Thin wrappers over the native API in <petrel/petrel.h>; docs/socket-layer.md
  * lists every place where petrel departs from MatrixSSL.
  *
- * What is here now: the integer types, the return codes, the alert
- * numbers, key management (sslKeys_t: matrixSslOpen/Close,
- * matrixSslNewKeys/DeleteKeys, matrixSslLoadRsaKeys[Mem], matrixSslLoadPsk)
- * and the certificate structure handed to validation callbacks
- * (psX509Cert_t). The session and buffer-flow calls
- * (matrixSslNewClientSession, matrixSslReceivedData, ...) and the MatrixDTLS
- * calls join this header in their own sections below.
+ * Everything the seed documents is here: the integer types, the return
+ * codes and alert numbers, key management (sslKeys_t), the certificate
+ * structure validators see (psX509Cert_t), the cipher-suite ids, sessions
+ * (ssl_t) and their buffer flow, hello extensions, and MatrixDTLS.
+ * docs/matrixssl.md maps each function to the native API and lists every
+ * difference (renegotiation and session resumption are not implemented
+ * yet).
  *
  * Return convention (MatrixSSL's): PS_SUCCESS (0) or a positive status on
  * success, a negative PS_* code on failure. Failures also log the petrel
@@ -91,7 +91,7 @@ typedef uint64_t uint64;
 #define PS_CERT_AUTH_FAIL_SUBJECT_FLAG   0x04 /* does not match the expected server name */
 #define PS_CERT_AUTH_FAIL_DATE_FLAG      0x08 /* expired or not yet valid */
 
-/* Statuses of the buffer-flow API (section "Sessions" below, to come). */
+/* Statuses of the buffer-flow API (section "Sessions" below). */
 #define MATRIXSSL_SUCCESS            PS_SUCCESS
 #define MATRIXSSL_ERROR              PS_PROTOCOL_FAIL
 #define MATRIXSSL_REQUEST_SEND       1
@@ -133,17 +133,6 @@ typedef uint64_t uint64;
 /* Returned by a certificate validator: go on with the peer unauthenticated
  * (the same value as petrel's PETREL_CERT_ALLOW_ANON). */
 #define SSL_ALLOW_ANON_CONNECTION 254
-
-/* ======================================================================
- * Library init and close
- * ====================================================================== */
-
-/* Initialises the library: call once before any other call. petrel needs
- * no global state, so this always returns PS_SUCCESS; it exists for
- * MatrixSSL programs. */
-PETREL_API int32 matrixSslOpen(void);
-/* The counterpart of matrixSslOpen; frees nothing (there is nothing). */
-PETREL_API void matrixSslClose(void);
 
 /* ======================================================================
  * Key material: sslKeys_t
@@ -378,12 +367,335 @@ typedef struct psCert {
 } psX509Cert_t;
 
 /* ======================================================================
- * Sessions (sslSessionId_t). Session resumption does not exist in petrel
- * yet: the type is declared so that the socket layer's sslConnect keeps
- * its seed signature; callers pass NULL (anything else is ignored).
+ * Cipher suites (matrixssllib.h): the IANA ids. The first group is the
+ * seed's table: none of them is offered by petrel. RC4, 3DES, SEED, MD5
+ * and static-RSA suites are refused as insecure; the DHE and PSK CBC
+ * suites are not implemented (petrel offers AEAD suites only). Forcing
+ * any of them (matrixSslNewClientSession's cipherSuite) gives
+ * PS_UNSUPPORTED_FAIL with a log line saying why. The second group is
+ * what petrel negotiates.
  * ====================================================================== */
 
-typedef struct sslSessionId sslSessionId_t;
+#define SSL_NULL_WITH_NULL_NULL           0x0000
+#define SSL_RSA_WITH_NULL_MD5             0x0001
+#define SSL_RSA_WITH_NULL_SHA             0x0002
+#define SSL_RSA_WITH_RC4_128_MD5          0x0004
+#define SSL_RSA_WITH_RC4_128_SHA          0x0005
+#define SSL_RSA_WITH_3DES_EDE_CBC_SHA     0x000A
+#define SSL_DHE_RSA_WITH_3DES_EDE_CBC_SHA 0x0016
+#define TLS_RSA_WITH_AES_128_CBC_SHA      0x002F
+#define TLS_DHE_RSA_WITH_AES_128_CBC_SHA  0x0033
+#define TLS_RSA_WITH_AES_256_CBC_SHA      0x0035
+#define TLS_DHE_RSA_WITH_AES_256_CBC_SHA  0x0039
+#define TLS_PSK_WITH_AES_128_CBC_SHA      0x008C
+#define TLS_PSK_WITH_AES_256_CBC_SHA      0x008D
+#define TLS_DHE_PSK_WITH_AES_128_CBC_SHA  0x0090
+#define TLS_DHE_PSK_WITH_AES_256_CBC_SHA  0x0091
+#define TLS_RSA_WITH_SEED_CBC_SHA         0x0096
+#define TLS_EMPTY_RENEGOTIATION_INFO_SCSV 0x00FF
+
+#define TLS_PSK_WITH_AES_128_GCM_SHA256               0x00A8
+#define TLS_PSK_WITH_AES_256_GCM_SHA384               0x00A9
+#define TLS_PSK_WITH_AES_128_CCM                      0xC0A4
+#define TLS_PSK_WITH_AES_128_CCM_8                    0xC0A8
+#define TLS_PSK_WITH_CHACHA20_POLY1305_SHA256         0xCCAB
+#define TLS_ECDHE_PSK_WITH_CHACHA20_POLY1305_SHA256   0xCCAC
+#define TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256       0xC02B
+#define TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384       0xC02C
+#define TLS_ECDHE_ECDSA_WITH_AES_128_CCM              0xC0AC
+#define TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8            0xC0AE
+#define TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 0xCCA9
+#define TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256         0xC02F
+#define TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384         0xC030
+#define TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256   0xCCA8
+
+/* matrixSslSetCipherSuiteEnabledStatus: how many suites one session may
+ * disable. */
+#define SSL_MAX_DISABLED_CIPHERS 8
+
+/* matrixSslEncodeRehandshake's sessionOption. */
+#define SSL_OPTION_FULL_HANDSHAKE 1
+
+/* The session id size and the master secret size (sslSessionId_t). */
+#define SSL_MAX_SESSION_ID_SIZE 32
+#define SSL_HS_MASTER_SIZE      48
+
+/* ======================================================================
+ * Library init and compile-time configuration
+ *
+ * matrixSslOpen() is a macro, as in later MatrixSSL releases: it hands
+ * the library the configuration names the application was compiled with.
+ * Honoured: DTLS_SEND_RECORDS_INDIVIDUALLY (each handshake message of a
+ * DTLS flight in a datagram of its own, for every session opened after
+ * matrixSslOpen). USE_DTLS is honoured per source file, below. Every
+ * other MatrixSSL configuration name is documented in docs/matrixssl.md
+ * as honoured or ignored.
+ * ====================================================================== */
+
+#define MATRIXSSL_CONFIG_RECORDS_INDIVIDUALLY 0x01u
+
+#ifdef DTLS_SEND_RECORDS_INDIVIDUALLY
+#define MATRIXSSL_CONFIG_FLAGS_ MATRIXSSL_CONFIG_RECORDS_INDIVIDUALLY
+#else
+#define MATRIXSSL_CONFIG_FLAGS_ 0u
+#endif
+
+/* Sets the process-wide options from config (MATRIXSSL_CONFIG_*): call it
+ * through matrixSslOpen(). Always PS_SUCCESS: petrel has no global state
+ * to build. */
+PETREL_API int32 matrixSslOpenWithConfig(uint32 config);
+#define matrixSslOpen() matrixSslOpenWithConfig(MATRIXSSL_CONFIG_FLAGS_)
+/* Resets what matrixSslOpen, matrixDtlsSetPmtu and the global
+ * matrixSslSetCipherSuiteEnabledStatus set to their defaults. Sessions
+ * and keys still open keep working. */
+PETREL_API void matrixSslClose(void);
+
+/* ======================================================================
+ * Sessions: ssl_t
+ *
+ * One TLS or DTLS connection, created from keys that must outlive it.
+ * Nothing is sent or received by the library: the application moves the
+ * bytes with the buffer calls below (the seed's event flow). Which
+ * protocol a session speaks:
+ *   - matrixSslNewClientSession / matrixSslNewServerSession make TLS 1.2
+ *     sessions (a byte stream, e.g. TCP), unless the file is compiled
+ *     with USE_DTLS defined (MatrixDTLS's configuration name): then they
+ *     are the DTLS 1.2 calls below (datagrams, e.g. UDP).
+ *   - matrixDtlsNewClientSession / matrixDtlsNewServerSession (petrel
+ *     names) always make DTLS sessions, whatever USE_DTLS says.
+ * ====================================================================== */
+
+typedef struct ssl ssl_t;
+
+/* Session resumption storage. petrel does not resume sessions yet: a
+ * client given one always runs a full handshake and leaves it zeroed.
+ * Declared whole so that programs can allocate it as MatrixSSL's. */
+typedef struct sslSessionId {
+    unsigned char id[SSL_MAX_SESSION_ID_SIZE];
+    unsigned char masterSecret[SSL_HS_MASTER_SIZE];
+    uint32 cipherId;
+} sslSessionId_t;
+
+/* Clears sid (a full handshake follows). PS_SUCCESS, PS_ARG_FAIL. */
+PETREL_API int32 matrixSslInitSessionId(sslSessionId_t *sid);
+
+/* ClientHello extensions built by the application (RFC 6066 formats). */
+typedef struct tlsExtension tlsExtension_t;
+
+/* The validator both session kinds take (see "The Certificate
+ * Validation Callback Function" in the seed). alert is 0 when petrel's
+ * checks passed, else the alert petrel would send: SSL_ALERT_BAD_CERTIFICATE,
+ * SSL_ALERT_UNKNOWN_CA, and (petrel checks more than MatrixSSL 3.2)
+ * SSL_ALERT_CERTIFICATE_EXPIRED or SSL_ALERT_UNSUPPORTED_CERTIFICATE.
+ * Return 0 to go on, SSL_ALLOW_ANON_CONNECTION to go on unauthenticated,
+ * 1..255 to end the handshake with that alert, < 0 to end it with
+ * internal_error. */
+typedef int32 (*sslCertCb_t)(ssl_t *ssl, psX509Cert_t *cert, int32 alert);
+/* extensionCback: each ServerHello extension, type and data. < 0 ends
+ * the handshake (handshake_failure). */
+typedef int32 (*sslExtCb_t)(ssl_t *ssl, unsigned short type, unsigned short len, void *data);
+
+/*
+ * Client: a new session with its ClientHello already encoded: send it
+ * (matrixSslGetOutdata / matrixDtlsGetOutdata) next.
+ *   sessionId: kept for resumption; see sslSessionId_t (may be NULL).
+ *   cipherSuite: 0 offers every suite the keys have credentials for;
+ *     an id offers that one suite only.
+ *   certValidator: sees the server's chain and decides (may be NULL:
+ *     petrel's own verdict stands).
+ *   extensions: ClientHello extensions, copied: delete them any time
+ *     after (may be NULL).
+ *   extensionCback: sees the ServerHello's extensions (may be NULL).
+ * Returns MATRIXSSL_REQUEST_SEND; PS_ARG_FAIL (ssl or keys NULL, keys
+ * without a PSK, CA or certificate to use); PS_MEM_FAIL;
+ * PS_UNSUPPORTED_FAIL (cipherSuite insecure, unknown to petrel, or
+ * disabled globally; an extension petrel cannot carry); MATRIXSSL_ERROR
+ * (the ClientHello could not be built); PS_PLATFORM_FAIL (no entropy).
+ * On failure *ssl is NULL.
+ */
+PETREL_API int32 matrixSslNewClientSession(ssl_t **ssl, sslKeys_t *keys, sslSessionId_t *sessionId,
+                                           uint32 cipherSuite, sslCertCb_t certValidator,
+                                           tlsExtension_t *extensions, sslExtCb_t extensionCback);
+
+/*
+ * Server: a new session waiting for a ClientHello (matrixSslGetReadbuf
+ * next). certCB, when given, requests and checks a client certificate
+ * (the keys must hold CAs to name, or the callback decides alone). A
+ * DTLS server session answers a ClientHello without a cookie with a
+ * HelloVerifyRequest, on this session. Returns PS_SUCCESS; PS_ARG_FAIL;
+ * PS_FAILURE (out of memory, as the seed says).
+ */
+PETREL_API int32 matrixSslNewServerSession(ssl_t **ssl, sslKeys_t *keys, sslCertCb_t certCB);
+
+/* The same, always DTLS 1.2 (petrel names; USE_DTLS maps the matrixSsl
+ * names here). */
+PETREL_API int32 matrixDtlsNewClientSession(ssl_t **ssl, sslKeys_t *keys, sslSessionId_t *sessionId,
+                                            uint32 cipherSuite, sslCertCb_t certValidator,
+                                            tlsExtension_t *extensions, sslExtCb_t extensionCback);
+PETREL_API int32 matrixDtlsNewServerSession(ssl_t **ssl, sslKeys_t *keys, sslCertCb_t certCB);
+
+#ifdef USE_DTLS
+#define matrixSslNewClientSession matrixDtlsNewClientSession
+#define matrixSslNewServerSession matrixDtlsNewServerSession
+#endif
+
+/* Frees the session (its keys stay). NULL is ignored. */
+PETREL_API void matrixSslDeleteSession(ssl_t *ssl);
+
+/* *anon = 1 when the certificate validator allowed the peer with
+ * SSL_ALLOW_ANON_CONNECTION, else 0 (NULL arguments: nothing is set). */
+PETREL_API void matrixSslGetAnonStatus(ssl_t *ssl, int32 *anon);
+
+/* ======================================================================
+ * The buffer flow
+ * ====================================================================== */
+
+/* Where to put bytes from the peer: *buf and how many fit (> 0). TLS:
+ * any number of stream bytes up to that; DTLS: one whole datagram.
+ * PS_ARG_FAIL. */
+PETREL_API int32 matrixSslGetReadbuf(ssl_t *ssl, unsigned char **buf);
+
+/*
+ * Processes `bytes` just put into the read buffer. Returns
+ * MATRIXSSL_REQUEST_RECV (read more), MATRIXSSL_REQUEST_SEND (a reply is
+ * encoded: get it with GetOutdata), MATRIXSSL_HANDSHAKE_COMPLETE,
+ * MATRIXSSL_APP_DATA (*ptbuf / *ptLen: the plaintext) or
+ * MATRIXSSL_RECEIVED_ALERT (*ptbuf: level, description). After APP_DATA
+ * and RECEIVED_ALERT, call matrixSslProcessedData. When the peer's data
+ * ends the connection with an error, the fatal alert petrel encoded is
+ * announced with MATRIXSSL_REQUEST_SEND (sending it gives
+ * MATRIXSSL_REQUEST_CLOSE); the calls after that return the error.
+ * Failures: PS_ARG_FAIL, PS_MEM_FAIL, PS_PROTOCOL_FAIL, and, closer to
+ * the cause, PS_CERT_AUTH_FAIL (the peer's certificate was refused) and
+ * PS_TIMEOUT_FAIL (DTLS retransmissions spent).
+ */
+PETREL_API int32 matrixSslReceivedData(ssl_t *ssl, uint32 bytes, unsigned char **ptbuf,
+                                       uint32 *ptLen);
+
+/* Done with the plaintext (or alert) handed out: returns the next record's
+ * event (MATRIXSSL_APP_DATA, MATRIXSSL_RECEIVED_ALERT, MATRIXSSL_REQUEST_SEND,
+ * MATRIXSSL_HANDSHAKE_COMPLETE), MATRIXSSL_REQUEST_RECV when a partial
+ * record is held, or PS_SUCCESS when the buffer is used up. Failures as
+ * matrixSslReceivedData. */
+PETREL_API int32 matrixSslProcessedData(ssl_t *ssl, unsigned char **ptbuf, uint32 *ptlen);
+
+/* Encoded bytes waiting to be sent: *buf and the count, 0 when none,
+ * PS_ARG_FAIL. TLS: every byte waiting. DTLS: one datagram, never a
+ * resend (see matrixDtlsGetOutdata), so polling it is harmless. */
+PETREL_API int32 matrixSslGetOutdata(ssl_t *ssl, unsigned char **buf);
+
+/* `bytes` of the outdata were sent (DTLS: the whole datagram). Returns
+ * MATRIXSSL_REQUEST_SEND (more is waiting), MATRIXSSL_SUCCESS,
+ * MATRIXSSL_REQUEST_CLOSE (a closure or fatal alert went out: close),
+ * MATRIXSSL_HANDSHAKE_COMPLETE (this side's last handshake flight went
+ * out), or PS_ARG_FAIL (bytes is 0 or more than was waiting). */
+PETREL_API int32 matrixSslSentData(ssl_t *ssl, uint32 bytes);
+
+/* Space for up to the returned number of plaintext bytes (> 0, at most
+ * requestedLen: 16384 for TLS, what one datagram carries for DTLS);
+ * write them, then matrixSslEncodeWritebuf. PS_ARG_FAIL (requestedLen 0),
+ * PS_FAILURE (the handshake is not complete), PS_PROTOCOL_FAIL (the
+ * session is closed or failed). */
+PETREL_API int32 matrixSslGetWritebuf(ssl_t *ssl, unsigned char **buf, uint32 requestedLen);
+/* Encrypts the len bytes written into the write buffer. Returns the
+ * number of bytes encoded (> len); PS_ARG_FAIL (len 0 or beyond the
+ * space given); PS_PROTOCOL_FAIL (closed or failed); PS_FAILURE (no
+ * matrixSslGetWritebuf before). */
+PETREL_API int32 matrixSslEncodeWritebuf(ssl_t *ssl, uint32 len);
+
+/* Encrypts len bytes from ptBuf (left untouched) into the outdata.
+ * Returns the number of bytes encoded (> len); PS_LIMIT_FAIL (len over
+ * 16384, or over what one datagram carries); PS_ARG_FAIL (NULL, len 0);
+ * PS_FAILURE (handshake not complete); PS_PROTOCOL_FAIL (closed or
+ * failed); PS_MEM_FAIL. */
+PETREL_API int32 matrixSslEncodeToOutdata(ssl_t *ssl, unsigned char *ptBuf, uint32 len);
+
+/* Encodes a close_notify alert. MATRIXSSL_SUCCESS; MATRIXSSL_ERROR (one
+ * was sent already, or the session failed); PS_ARG_FAIL. */
+PETREL_API int32 matrixSslEncodeClosureAlert(ssl_t *ssl);
+
+/* Starts a new handshake on an established session. petrel does not
+ * renegotiate yet (RFC 5746 secure renegotiation is planned): returns
+ * PS_UNSUPPORTED_FAIL, with a log line, after checking its arguments
+ * (PS_ARG_FAIL). The session stays usable. */
+PETREL_API int32 matrixSslEncodeRehandshake(ssl_t *ssl, sslKeys_t *keys, sslCertCb_t certCb,
+                                            uint32 sessionOption, uint32 cipherSpec);
+
+/*
+ * Disables (PS_FALSE) or re-enables (PS_TRUE) cipherId, for one server
+ * session (right after matrixSslNewServerSession, before its ClientHello)
+ * or, with ssl NULL, for every session created after the call (clients
+ * then do not offer it either). A globally disabled suite stays disabled
+ * whatever a session says. Returns MATRIXSSL_SUCCESS; MATRIXSSL_ERROR
+ * (cipherId is not a suite petrel implements); PS_LIMIT_FAIL (more than
+ * SSL_MAX_DISABLED_CIPHERS for one session); PS_ARG_FAIL (status not
+ * PS_TRUE/PS_FALSE, or the ClientHello already arrived);
+ * PS_UNSUPPORTED_FAIL (a client session; or enabling an insecure suite).
+ */
+PETREL_API int32 matrixSslSetCipherSuiteEnabledStatus(ssl_t *ssl, uint16 cipherId, uint32 status);
+
+/* ======================================================================
+ * Hello extensions (client)
+ * ====================================================================== */
+
+/* PS_SUCCESS, PS_ARG_FAIL, PS_MEM_FAIL. */
+PETREL_API int32 matrixSslNewHelloExtension(tlsExtension_t **extension);
+/* Adds one extension: its type and its extension_data (extLen bytes,
+ * already encoded). PS_SUCCESS, PS_ARG_FAIL (NULL, extLen over 65535 or
+ * extType over 65535, the type already loaded), PS_MEM_FAIL. Types petrel
+ * writes or cannot carry are refused later, by matrixSslNewClientSession. */
+PETREL_API int32 matrixSslLoadHelloExtension(tlsExtension_t *extension, unsigned char *extData,
+                                             uint32 extLen, uint32 extType);
+PETREL_API void matrixSslDeleteHelloExtension(tlsExtension_t *extension);
+
+/* ======================================================================
+ * MatrixDTLS (the seed's Appendix A)
+ * ====================================================================== */
+
+/* The PMTU sessions start with (petrel's default: 1232 bytes, the IPv6
+ * minimum MTU less IP and UDP headers; MatrixDTLS's was 1500). */
+#define DTLS_PMTU 1232
+
+/*
+ * The next datagram to send (> 0), or 0. Call it in a loop, each datagram
+ * followed by matrixDtlsSentData, until it returns 0. Once it has
+ * returned 0, calling it again while this side waits for the peer's
+ * next flight means the application's timer fired (case 7): the last
+ * flight is encoded again and its first datagram returned. The resend
+ * counts against petrel's retransmission limit; when that is spent the
+ * return is PS_TIMEOUT_FAIL. PS_ARG_FAIL. On a TLS session: as
+ * matrixSslGetOutdata.
+ */
+PETREL_API int32 matrixDtlsGetOutdata(ssl_t *ssl, unsigned char **buf);
+/* As matrixSslSentData, for a datagram from matrixDtlsGetOutdata. */
+PETREL_API int32 matrixDtlsSentData(ssl_t *ssl, uint32 bytes);
+
+/* Sets the PMTU (the largest datagram, 200..16384) for new sessions and
+ * for the next datagrams of open ones; < 0 restores DTLS_PMTU. Returns
+ * the PMTU now in force, or PS_ARG_FAIL (0, or outside 200..16384: the
+ * PMTU is unchanged). */
+PETREL_API int32 matrixDtlsSetPmtu(int32 pmtu);
+PETREL_API int32 matrixDtlsGetPmtu(void);
+
+/* petrel extension: milliseconds until petrel's own retransmission timer
+ * (RFC 6347, doubling from 1 s) says the last flight is lost, -1 when no
+ * flight waits for an answer. An application without a timer policy of
+ * its own waits this long for the peer, then calls matrixDtlsGetOutdata. */
+PETREL_API int32 matrixDtlsGetTimeout(ssl_t *ssl);
+
+/* ======================================================================
+ * petrel extensions
+ * ====================================================================== */
+
+/* The native connection behind a session, for petrel's own queries
+ * (petrel_cipher_suite_name, petrel_conn_error, petrel_get_stats, ...).
+ * Do not drive the engine through it. NULL for NULL. */
+struct petrel_conn;
+PETREL_API struct petrel_conn *matrixSslGetPetrelConn(ssl_t *ssl);
+
+/* Application data kept with a session (the seed's ssl->userPtr). */
+PETREL_API void matrixSslSetUserPtr(ssl_t *ssl, void *ptr);
+PETREL_API void *matrixSslGetUserPtr(ssl_t *ssl);
 
 #ifdef __cplusplus
 }
