@@ -345,7 +345,7 @@ int petrel_conn_set_verify(petrel_conn *conn, petrel_verify_mode mode)
                   mode != PETREL_VERIFY_REQUIRE))
         return PETREL_ERR_ARG;
     /* It decides what the server's first flight holds (CertificateRequest). */
-    if (conn->hs.state != HS_CLIENT_START && conn->hs.state != HS_SERVER_WAIT_CLIENT_HELLO)
+    if (!hs_may_configure(&conn->hs))
         return PETREL_ERR_STATE;
     conn->hs.conn_verify = mode;
     conn->hs.conn_verify_set = true;

@@ -227,6 +227,14 @@ int petrel_config_set_limits(petrel_config *cfg, size_t max_message, size_t max_
     return 0;
 }
 
+int petrel_config_set_renegotiation(petrel_config *cfg, bool accept)
+{
+    if (!cfg)
+        return PETREL_ERR_ARG;
+    cfg->hs.accept_renegotiation = accept;
+    return 0;
+}
+
 int petrel_config_set_replay_window(petrel_config *cfg, unsigned records)
 {
     if (!cfg || records < DTLS_REPLAY_MIN_BITS || records > DTLS_REPLAY_MAX_BITS)
@@ -370,7 +378,7 @@ int petrel_conn_set_suites(petrel_conn *conn, const uint16_t *suites, size_t cou
         return PETREL_ERR_ARG;
     /* Before the suite list is used: the client's hello, the server's
      * first ClientHello. */
-    if (conn->hs.state != HS_CLIENT_START && conn->hs.state != HS_SERVER_WAIT_CLIENT_HELLO)
+    if (!hs_may_configure(&conn->hs))
         return PETREL_ERR_STATE;
     PETREL_TRY(check_suites(&conn->cfg->platform, suites, count));
     memcpy(conn->hs.suites, suites, count * sizeof(uint16_t));
@@ -384,7 +392,7 @@ int petrel_conn_set_cert_callback(petrel_conn *conn, petrel_cert_verify_fn fn, v
         return PETREL_ERR_ARG;
     /* The callback also decides what the hellos offer (certificate
      * suites and types), so it is fixed before they are written. */
-    if (conn->hs.state != HS_CLIENT_START && conn->hs.state != HS_SERVER_WAIT_CLIENT_HELLO)
+    if (!hs_may_configure(&conn->hs))
         return PETREL_ERR_STATE;
     conn->hs.cert_callback = fn;
     conn->hs.cert_callback_ref = ref;
@@ -595,7 +603,7 @@ static int ready_for_app_data(const petrel_conn *conn)
 {
     if (conn->error)
         return conn->error;
-    if (!hs_is_complete(&conn->hs) || conn->close_sent)
+    if (!conn->hs.established || conn->close_sent)
         return PETREL_ERR_STATE;
     return 0;
 }
@@ -721,7 +729,28 @@ int petrel_set_pmtu(petrel_conn *conn, size_t pmtu)
 
 bool petrel_handshake_complete(const petrel_conn *conn)
 {
-    return conn && hs_is_complete(&conn->hs);
+    return conn && conn->hs.established;
+}
+
+bool petrel_renegotiating(const petrel_conn *conn)
+{
+    return conn && conn->hs.established && !hs_is_complete(&conn->hs);
+}
+
+int petrel_renegotiate(petrel_conn *conn)
+{
+    if (!conn)
+        return PETREL_ERR_ARG;
+    if (conn->error)
+        return conn->error;
+    if (conn->close_sent || conn->close_received)
+        return PETREL_ERR_STATE;
+    int rc = hs_renegotiate(&conn->hs);
+    if (rc == PETREL_ERR_STATE || rc == PETREL_ERR_UNSUPPORTED)
+        return rc; /* nothing was sent: the connection goes on */
+    if (rc < 0)
+        return fail(conn, rc);
+    return PETREL_REQUEST_SEND;
 }
 
 petrel_mode petrel_conn_mode(const petrel_conn *conn)
@@ -734,14 +763,25 @@ bool petrel_peer_closed(const petrel_conn *conn)
     return conn && conn->close_received;
 }
 
+/* The suite in force; before the first handshake completes, the one
+ * the ServerHello chose. */
+static const hs_suite *current_suite(const petrel_conn *conn)
+{
+    if (!conn)
+        return NULL;
+    return conn->hs.established ? conn->hs.established_suite : conn->hs.suite;
+}
+
 uint16_t petrel_cipher_suite(const petrel_conn *conn)
 {
-    return conn && conn->hs.suite ? conn->hs.suite->id : 0;
+    const hs_suite *suite = current_suite(conn);
+    return suite ? suite->id : 0;
 }
 
 const char *petrel_cipher_suite_name(const petrel_conn *conn)
 {
-    return conn && conn->hs.suite ? conn->hs.suite->name : NULL;
+    const hs_suite *suite = current_suite(conn);
+    return suite ? suite->name : NULL;
 }
 
 uint16_t petrel_protocol_version(const petrel_conn *conn)

@@ -197,25 +197,33 @@ static int ops_send_ccs(void *rl)
     return 0;
 }
 
+/* Each ChangeCipherSpec starts the next epoch (1 after the first
+ * handshake, 2 after a renegotiation, ...). Two cipher slots, by the
+ * epoch's parity, hold the epoch in force and the one before it, which a
+ * flight may still need (its ChangeCipherSpec goes out in the old epoch). */
 static int ops_set_write_cipher(void *rl, const hs_suite *suite, const hs_traffic_keys *keys)
 {
     dtls_layer *l = rl;
-    if (l->write_epoch != 0)
-        return PETREL_ERR_STATE; /* renegotiation is not supported yet */
-    PETREL_TRY(hs_record_cipher_init(&l->write_cipher[1], l->prov, suite, keys));
-    l->write_epoch = 1;
-    l->write_seq[1] = 0;
+    if (l->write_epoch == UINT16_MAX)
+        return PETREL_ERR_LIMIT;
+    uint16_t epoch = (uint16_t)(l->write_epoch + 1);
+    PETREL_TRY(hs_record_cipher_init(&l->write_cipher[epoch & 1], l->prov, suite, keys));
+    l->write_epoch = epoch;
+    l->write_seq[epoch & 1] = 0;
     return 0;
 }
 
 static int ops_set_read_cipher(void *rl, const hs_suite *suite, const hs_traffic_keys *keys)
 {
     dtls_layer *l = rl;
-    if (l->read_epoch != 0)
-        return PETREL_ERR_STATE;
-    PETREL_TRY(hs_record_cipher_init(&l->read_cipher[1], l->prov, suite, keys));
-    dtls_replay_init(&l->replay[1], l->cfg->replay_window);
-    l->read_epoch = 1;
+    if (l->read_epoch == UINT16_MAX)
+        return PETREL_ERR_LIMIT;
+    uint16_t epoch = (uint16_t)(l->read_epoch + 1);
+    size_t idx = epoch & 1;
+    PETREL_TRY(hs_record_cipher_init(&l->read_cipher[idx], l->prov, suite, keys));
+    dtls_replay_init(&l->replay[idx], l->cfg->replay_window);
+    l->next_record_seq[idx] = 0;
+    l->read_epoch = epoch;
     return 0;
 }
 
@@ -246,6 +254,33 @@ static void ops_handshake_complete(void *rl)
         l->have_flight = false;
 }
 
+/* RFC 6347 §4.2.2: every handshake numbers its messages from 0 on each
+ * side. A local start expects the peer's answer at 0 too; when the peer
+ * started, process_handshake has already placed the reassembler at its
+ * first message. */
+static void ops_new_handshake(void *rl, bool local)
+{
+    dtls_layer *l = rl;
+    l->next_send_seq = 0;
+    l->have_flight = false;
+    l->flight_open = false;
+    l->entry_count = 0;
+    l->flight_len = 0;
+    l->transmission_count = 0;
+    l->handshake_auth_failures = 0;
+    l->complete_pending = false;
+    dtls_timer_stop(&l->timer);
+    if (local)
+        dtls_reassembler_reset(&l->reassembler, 0);
+}
+
+static void ops_handshake_abandoned(void *rl)
+{
+    dtls_layer *l = rl;
+    l->have_flight = false;
+    dtls_timer_stop(&l->timer);
+}
+
 const hs_record_ops dtls_record_ops = {
     .send_message = ops_send_message,
     .send_change_cipher_spec = ops_send_ccs,
@@ -253,6 +288,8 @@ const hs_record_ops dtls_record_ops = {
     .set_read_cipher = ops_set_read_cipher,
     .flight_done = ops_flight_done,
     .handshake_complete = ops_handshake_complete,
+    .new_handshake = ops_new_handshake,
+    .handshake_abandoned = ops_handshake_abandoned,
 };
 
 /* ======================================================================
@@ -561,8 +598,18 @@ static int deliver_messages(dtls_layer *l, uint64_t record_seq)
     size_t len;
     while (dtls_reassembler_peek(&l->reassembler, &msg, &len)) {
         int rc = 1;
-        if (l->is_server && l->hs->state == HS_SERVER_WAIT_CLIENT_HELLO)
+        if (l->is_server && l->hs->state == HS_SERVER_WAIT_CLIENT_HELLO && !l->hs->established)
             rc = server_cookie_gate(l, msg, len, record_seq);
+        if (rc == 1 && hs_is_complete(l->hs)) {
+            /* A new handshake from the peer (see process_handshake). */
+            rc = hs_post_handshake_message(l->hs, msg[0], len - DTLS_HS_HEADER_LEN);
+            if (rc == HS_POST_REFUSE)
+                rc = dtls_write_alert(l, 1, HS_ALERT_NO_RENEGOTIATION);
+            else if (rc == HS_POST_HANDLED)
+                rc = 0;
+            else if (rc == HS_POST_DELIVER)
+                rc = 1;
+        }
         if (rc == 1) {
             if (!l->is_server && msg[0] == HS_HELLO_VERIFY_REQUEST)
                 sample_hello_verify_rtt(l, record_seq);
@@ -594,7 +641,7 @@ static int process_handshake(dtls_layer *l, const dtls_record *rec, bool fresh_r
         /* Until a ClientHello is accepted the server keeps no handshake
          * state: each new ClientHello restarts reassembly at its own
          * message_seq (1 after a HelloVerifyRequest). */
-        if (l->is_server && l->hs->state == HS_SERVER_WAIT_CLIENT_HELLO) {
+        if (l->is_server && l->hs->state == HS_SERVER_WAIT_CLIENT_HELLO && !l->hs->established) {
             if (f.msg_type != HS_CLIENT_HELLO) {
                 drop(l, f.fragment_length);
                 continue;
@@ -602,6 +649,16 @@ static int process_handshake(dtls_layer *l, const dtls_record *rec, bool fresh_r
             if (f.message_seq != l->reassembler.next_seq)
                 dtls_reassembler_reset(&l->reassembler, f.message_seq);
         }
+        /* Between handshakes, the first message of a new one (a client's
+         * ClientHello, a server's HelloRequest) starts again at
+         * message_seq 0 (RFC 6347 §4.2.2); some stacks go on counting, so
+         * the next number is taken too. A repeat of the last flight's
+         * messages stays in the past and may trigger our resend. */
+        bool opens = l->is_server ? f.msg_type == HS_CLIENT_HELLO : f.msg_type == HS_HELLO_REQUEST;
+        if (hs_is_complete(l->hs) && opens && f.fragment_offset == 0 &&
+            (f.message_seq == 0 || f.message_seq == l->reassembler.next_seq) &&
+            rec->epoch == l->read_epoch && rec->epoch > 0)
+            dtls_reassembler_reset(&l->reassembler, f.message_seq);
         int rc = dtls_reassembler_add(&l->reassembler, &f);
         if (rc == DTLS_REASM_PAST) {
             PETREL_TRY(on_past_fragment(l, fresh_record, &f));
@@ -682,10 +739,13 @@ static int process_record(dtls_layer *l, dtls_record *rec, dtls_event *ev, const
         }
         memcpy(l->last_alert, plain, 2);
         l->have_alert = true;
+        if (plain[0] == 1 && plain[1] == HS_ALERT_NO_RENEGOTIATION)
+            hs_renegotiation_refused(l->hs);
         *ev = DTLS_EVENT_ALERT;
         return plain[0] == 2 ? PETREL_ERR_PEER_ALERT : 0;
     case DTLS_CT_APPLICATION_DATA:
-        if (!hs_is_complete(l->hs) || rec->epoch == 0) {
+        /* Also while a renegotiation runs, under the keys in force. */
+        if (!l->hs->established || rec->epoch == 0) {
             drop(l, rec->length);
             return 0;
         }

@@ -236,7 +236,11 @@ static int send_client_hello(hs_ctx *hs)
      * server's name, unless the application sends its own; RFC 7250
      * §4.1: the certificate types. Then the application's extensions. */
     cursor_writer ew = cursor_writer_init(ext, sizeof(ext));
-    PETREL_TRY(hs_ext_write_renegotiation_info(&ew, NULL, 0));
+    if (hs->renegotiating) /* RFC 5746 §3.5: the last handshake's client Finished */
+        PETREL_TRY(
+            hs_ext_write_renegotiation_info(&ew, hs->client_verify_data, HS_VERIFY_DATA_LEN));
+    else
+        PETREL_TRY(hs_ext_write_renegotiation_info(&ew, NULL, 0));
     PETREL_TRY(hs_ext_write_empty(&ew, HS_EXT_EXTENDED_MASTER_SECRET));
     if (offers(hs, hs_kx_is_ecdhe)) {
         PETREL_TRY(
@@ -421,10 +425,25 @@ int hs_client_on_server_hello(hs_ctx *hs, const uint8_t *body, size_t len)
         if (!memchr(types, HS_CERT_TYPE_X509, server_cert_types(hs, types)))
             return PETREL_ERR_UNSUPPORTED_CERTIFICATE;
     }
-    /* RFC 5746 §3.4: on the initial handshake the server's
-     * renegotiated_connection must be empty. */
-    if (sh.extensions.has_renegotiation_info && sh.extensions.renegotiation_info_len != 0)
+    if (hs->renegotiating) {
+        /* RFC 5746 §3.5: both Finished of the last handshake, client's
+         * first; anything else is an attack or a broken server. */
+        const uint8_t *ri = sh.extensions.renegotiation_info;
+        const crypto_provider *prov = hs->cfg->prov;
+        if (!sh.extensions.has_renegotiation_info ||
+            sh.extensions.renegotiation_info_len != 2 * HS_VERIFY_DATA_LEN ||
+            !prov->ct_equal(ri, hs->client_verify_data, HS_VERIFY_DATA_LEN) ||
+            !prov->ct_equal(ri + HS_VERIFY_DATA_LEN, hs->server_verify_data, HS_VERIFY_DATA_LEN)) {
+            platform_log(hs->platform, PETREL_LOG_WARNING,
+                         "client: renegotiation: the ServerHello's renegotiation_info does not "
+                         "match the last handshake (RFC 5746 §3.5)");
+            return PETREL_ERR_HANDSHAKE_FAILURE;
+        }
+    } else if (sh.extensions.has_renegotiation_info && sh.extensions.renegotiation_info_len != 0) {
+        /* RFC 5746 §3.4: on the initial handshake the server's
+         * renegotiated_connection must be empty. */
         return PETREL_ERR_HANDSHAKE_FAILURE;
+    }
     hs->secure_renegotiation = sh.extensions.has_renegotiation_info;
     hs->extended_master_secret = sh.extensions.has_extended_master_secret;
 
@@ -611,6 +630,6 @@ int hs_client_on_server_hello_done(hs_ctx *hs, const uint8_t *body, size_t len)
 int hs_client_on_finished(hs_ctx *hs, const uint8_t *body, size_t len)
 {
     PETREL_TRY(hs_check_finished(hs, body, len));
-    hs->ops->handshake_complete(hs->rl);
+    hs_handshake_done(hs);
     return 0;
 }

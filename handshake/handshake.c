@@ -157,6 +157,12 @@ bool hs_is_complete(const hs_ctx *hs)
     return hs->state == HS_DONE;
 }
 
+bool hs_may_configure(const hs_ctx *hs)
+{
+    return hs->state == HS_CLIENT_START || hs->state == HS_SERVER_WAIT_CLIENT_HELLO ||
+           hs->state == HS_DONE;
+}
+
 static const hs_transition *find_transition(const hs_ctx *hs, int message)
 {
     for (size_t i = 0; i < hs_table_len; i++) {

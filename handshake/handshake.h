@@ -70,6 +70,10 @@ typedef struct hs_config {
     void *cert_callback_ref;
     char server_name[HS_HOST_NAME_MAX + 1]; /* "" for none */
 
+    /* Renegotiations the peer asks for (RFC 5746 only) are accepted;
+     * else refused with a no_renegotiation warning. */
+    bool accept_renegotiation;
+
     /* Raw public keys (RFC 7250). */
     bool raw_public_keys;
     crypto_pkey *pinned[HS_MAX_PINNED_KEYS];
@@ -99,6 +103,14 @@ typedef struct hs_record_ops {
     int (*flight_done)(void *rl, hs_flight_kind kind);
     /* The handshake finished (stop retransmitting). */
     void (*handshake_complete)(void *rl);
+    /* A renegotiation starts (RFC 5746): forget the last handshake's
+     * flight. local: this side starts it (it sends the first message, and
+     * the peer's next message is the first of its new handshake); else the
+     * record layer has just handed over the peer's first message. */
+    void (*new_handshake)(void *rl, bool local);
+    /* The peer refused the renegotiation this side asked for: stop
+     * waiting for its answer. */
+    void (*handshake_abandoned)(void *rl);
 } hs_record_ops;
 
 typedef enum hs_state {
@@ -119,6 +131,9 @@ typedef enum hs_state {
     HS_DONE,
     HS_STATE_COUNT
 } hs_state;
+
+/* RFC 5246 §7.2.2: the warning that refuses a renegotiation. */
+#define HS_ALERT_NO_RENEGOTIATION 100
 
 /* The pseudo message type the table uses for ChangeCipherSpec. */
 #define HS_MSG_CHANGE_CIPHER_SPEC 256
@@ -152,6 +167,12 @@ typedef struct hs_ctx {
     void *hello_ext_callback_ref;
 
     const hs_suite *suite;
+    /* A handshake has completed: application data may flow, also while a
+     * renegotiation runs. */
+    bool established;
+    bool renegotiating; /* a handshake after the first is running */
+    /* The suite of the keys in force (hs->suite is the new handshake's). */
+    const hs_suite *established_suite;
     uint8_t client_random[HS_RANDOM_LEN];
     uint8_t server_random[HS_RANDOM_LEN];
     crypto_hash_ctx *transcript[CRYPTO_HASH_COUNT]; /* both until the suite is known */
@@ -230,7 +251,38 @@ PETREL_MUST_CHECK int hs_handle_message(hs_ctx *hs, uint8_t type, const uint8_t 
 /* The peer's ChangeCipherSpec. */
 PETREL_MUST_CHECK int hs_handle_change_cipher_spec(hs_ctx *hs);
 
+/* No handshake is running (the first one completed, and no
+ * renegotiation is in progress). */
 bool hs_is_complete(const hs_ctx *hs);
+
+/* No hello of the coming handshake has been written or read yet (before
+ * the first, or between two): per-connection settings for it may change. */
+bool hs_may_configure(const hs_ctx *hs);
+
+/* RFC 5746 secure renegotiation (handshake/renegotiation.c). */
+
+/* This side starts a new handshake on an established connection: a
+ * client sends a ClientHello, a server a HelloRequest. PETREL_ERR_STATE
+ * while a handshake runs or before the first completed;
+ * PETREL_ERR_UNSUPPORTED when the peer did not signal RFC 5746. */
+PETREL_MUST_CHECK int hs_renegotiate(hs_ctx *hs);
+
+/* What to do with a handshake message that arrived while no handshake
+ * runs (hs_is_complete): */
+enum {
+    HS_POST_REFUSE = 0,  /* answer with a no_renegotiation warning; drop it */
+    HS_POST_HANDLED = 1, /* a HelloRequest: the client's new ClientHello is queued */
+    HS_POST_DELIVER = 2, /* a ClientHello starting a renegotiation: hs_handle_message it */
+};
+/* Returns one of those, or PETREL_ERR_UNEXPECTED_MESSAGE / _LENGTH. */
+PETREL_MUST_CHECK int hs_post_handshake_message(hs_ctx *hs, uint8_t type, size_t body_len);
+
+/* The peer answered our renegotiation request with no_renegotiation:
+ * back to the established state, keys unchanged. No-op otherwise. */
+void hs_renegotiation_refused(hs_ctx *hs);
+
+/* Called by the Finished handlers: the handshake completed. */
+void hs_handshake_done(hs_ctx *hs);
 /* True while the state table would accept a ChangeCipherSpec now. */
 bool hs_expects_change_cipher_spec(const hs_ctx *hs);
 const char *hs_state_name(hs_state state);

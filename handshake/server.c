@@ -103,8 +103,15 @@ static int send_server_hello(hs_ctx *hs, bool echo_point_formats)
     uint8_t ext[96];
     uint8_t body[HS_SCRATCH_LEN];
     cursor_writer ew = cursor_writer_init(ext, sizeof(ext));
-    if (hs->secure_renegotiation)
+    if (hs->renegotiating) {
+        /* RFC 5746 §3.7: both Finished of the last handshake. */
+        uint8_t both[2 * HS_VERIFY_DATA_LEN];
+        memcpy(both, hs->client_verify_data, HS_VERIFY_DATA_LEN);
+        memcpy(both + HS_VERIFY_DATA_LEN, hs->server_verify_data, HS_VERIFY_DATA_LEN);
+        PETREL_TRY(hs_ext_write_renegotiation_info(&ew, both, sizeof(both)));
+    } else if (hs->secure_renegotiation) {
         PETREL_TRY(hs_ext_write_renegotiation_info(&ew, NULL, 0));
+    }
     if (hs->extended_master_secret)
         PETREL_TRY(hs_ext_write_empty(&ew, HS_EXT_EXTENDED_MASTER_SECRET));
     if (echo_point_formats)
@@ -266,8 +273,21 @@ int hs_server_on_client_hello(hs_ctx *hs, const uint8_t *body, size_t len)
     /* RFC 5746 §3.6: the extension (empty on an initial handshake) or the
      * SCSV marks a client that supports secure renegotiation. */
     const hs_extensions *ext = &ch.extensions;
-    if (ext->has_renegotiation_info && ext->renegotiation_info_len != 0)
+    if (hs->renegotiating) {
+        /* RFC 5746 §3.7: the client's Finished of the last handshake, and
+         * no SCSV. */
+        if (!ext->has_renegotiation_info || ext->renegotiation_info_len != HS_VERIFY_DATA_LEN ||
+            !hs->cfg->prov->ct_equal(ext->renegotiation_info, hs->client_verify_data,
+                                     HS_VERIFY_DATA_LEN) ||
+            hs_u16_list_contains(&ch.cipher_suites, HS_SCSV_RENEGOTIATION)) {
+            platform_log(hs->platform, PETREL_LOG_WARNING,
+                         "server: renegotiation: the ClientHello's renegotiation_info does not "
+                         "match the last handshake (RFC 5746 §3.7)");
+            return PETREL_ERR_HANDSHAKE_FAILURE;
+        }
+    } else if (ext->has_renegotiation_info && ext->renegotiation_info_len != 0) {
         return PETREL_ERR_HANDSHAKE_FAILURE;
+    }
     hs->secure_renegotiation = ext->has_renegotiation_info ||
                                hs_u16_list_contains(&ch.cipher_suites, HS_SCSV_RENEGOTIATION);
     hs->extended_master_secret = ext->has_extended_master_secret;
@@ -432,6 +452,6 @@ int hs_server_on_finished(hs_ctx *hs, const uint8_t *body, size_t len)
 {
     PETREL_TRY(hs_check_finished(hs, body, len));
     PETREL_TRY(hs_send_ccs_and_finished(hs, HS_FLIGHT_FINAL));
-    hs->ops->handshake_complete(hs->rl);
+    hs_handshake_done(hs);
     return 0;
 }

@@ -101,6 +101,15 @@ int32 matrixSslNewKeys(sslKeys_t **keys)
     }
     k->cfg = cfg;
     k->platform = p;
+    /* MatrixSSL (ENABLE_SECURE_REHANDSHAKES) answers a peer's RFC 5746
+     * rehandshake: a client honours HelloRequest, a server a new
+     * ClientHello. */
+    int rc = petrel_config_set_renegotiation(cfg, true);
+    if (rc < 0) {
+        platform_free(p, k);
+        petrel_config_free(cfg);
+        return PS_FAILURE;
+    }
     *keys = k;
     return PS_SUCCESS;
 }

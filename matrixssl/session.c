@@ -565,6 +565,10 @@ int32 matrixSslEncodeClosureAlert(ssl_t *ssl)
 {
     if (!ssl)
         return PS_ARG_FAIL;
+    /* petrel answered the peer's close_notify with its own already: the
+     * alert is encoded (or sent); nothing more to do. */
+    if (ssl->conn->close_received && ssl->conn->close_sent && !ssl->error)
+        return MATRIXSSL_SUCCESS;
     sync_pmtu(ssl);
     ssl->writebuf_cap = 0;
     int rc = petrel_close_notify(ssl->conn);
@@ -576,15 +580,53 @@ int32 matrixSslEncodeClosureAlert(ssl_t *ssl)
 int32 matrixSslEncodeRehandshake(ssl_t *ssl, sslKeys_t *keys, sslCertCb_t certCb,
                                  uint32 sessionOption, uint32 cipherSpec)
 {
-    (void)keys;
-    (void)certCb;
     if (!ssl || (sessionOption != 0 && sessionOption != SSL_OPTION_FULL_HANDSHAKE) ||
         cipherSpec > 0xFFFF)
         return PS_ARG_FAIL;
-    platform_log(ssl->platform, PETREL_LOG_WARNING,
-                 "matrixSslEncodeRehandshake: petrel does not renegotiate yet; the session goes "
-                 "on with its current keys");
-    return PS_UNSUPPORTED_FAIL;
+    if (keys && keys != ssl->keys) {
+        platform_log(ssl->platform, PETREL_LOG_WARNING,
+                     "matrixSslEncodeRehandshake: other keys for the new handshake are not "
+                     "supported (pass NULL or the session's own)");
+        return PS_UNSUPPORTED_FAIL;
+    }
+    if (ssl->error || petrel_conn_error(ssl->conn) || !petrel_handshake_complete(ssl->conn) ||
+        petrel_renegotiating(ssl->conn)) {
+        platform_log(ssl->platform, PETREL_LOG_WARNING,
+                     "matrixSslEncodeRehandshake: the session is not established, or a "
+                     "handshake is running");
+        return MATRIXSSL_ERROR;
+    }
+    int rc = 0;
+    /* Every rehandshake is a full one (no resumption yet): cipherSpec
+     * applies whatever sessionOption says. */
+    if (cipherSpec && !ssl->server) {
+        uint16_t suite = (uint16_t)cipherSpec;
+        rc = petrel_conn_set_suites(ssl->conn, &suite, 1);
+        if (rc < 0)
+            return rc == PETREL_ERR_NOMEM ? PS_MEM_FAIL : PS_UNSUPPORTED_FAIL;
+    }
+    if (certCb) {
+        ssl->cert_cb = certCb;
+        ssl->base.verify = session_verify;
+        rc = petrel_conn_set_cert_callback(ssl->conn, mssl_cert_trampoline, &ssl->base);
+        if (rc == 0 && ssl->server)
+            rc = petrel_conn_set_verify(ssl->conn, PETREL_VERIFY_REQUIRE);
+        if (rc < 0)
+            return MATRIXSSL_ERROR;
+    }
+    sync_pmtu(ssl);
+    ssl->writebuf_cap = 0;
+    ssl->resend_armed = false;
+    rc = petrel_renegotiate(ssl->conn);
+    if (rc == PETREL_ERR_UNSUPPORTED)
+        return PS_UNSUPPORTED_FAIL; /* the peer lacks RFC 5746; petrel logged it */
+    if (rc == PETREL_ERR_NOMEM)
+        return PS_MEM_FAIL;
+    if (rc == PETREL_ERR_RNG)
+        return PS_PLATFORM_FAIL;
+    if (rc < 0)
+        return MATRIXSSL_ERROR;
+    return MATRIXSSL_SUCCESS;
 }
 
 /* ======================================================================

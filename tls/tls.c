@@ -7,7 +7,7 @@
 
 #define TLS_HS_HEADER_LEN 4
 /* No renegotiation (RFC 5746 §4.4 / §4.5 allow refusing it this way). */
-#define TLS_ALERT_NO_RENEGOTIATION 100
+#define TLS_ALERT_NO_RENEGOTIATION HS_ALERT_NO_RENEGOTIATION
 
 /* ======================================================================
  * The output queue
@@ -169,11 +169,11 @@ static int ops_send_ccs(void *rl)
     return write_record(l, TLS_CT_CHANGE_CIPHER_SPEC, &ccs, 1);
 }
 
+/* Each ChangeCipherSpec replaces the keys in force (a renegotiation's
+ * too) and restarts the sequence numbers (RFC 5246 §6.1). */
 static int ops_set_write_cipher(void *rl, const hs_suite *suite, const hs_traffic_keys *keys)
 {
     tls_layer *l = rl;
-    if (l->write_cipher.suite)
-        return PETREL_ERR_STATE; /* renegotiation is not supported */
     PETREL_TRY(hs_record_cipher_init(&l->write_cipher, l->prov, suite, keys));
     l->write_seq = 0;
     return 0;
@@ -182,8 +182,6 @@ static int ops_set_write_cipher(void *rl, const hs_suite *suite, const hs_traffi
 static int ops_set_read_cipher(void *rl, const hs_suite *suite, const hs_traffic_keys *keys)
 {
     tls_layer *l = rl;
-    if (l->read_cipher.suite)
-        return PETREL_ERR_STATE;
     PETREL_TRY(hs_record_cipher_init(&l->read_cipher, l->prov, suite, keys));
     l->read_seq = 0;
     return 0;
@@ -201,6 +199,18 @@ static void ops_handshake_complete(void *rl)
     l->complete_pending = true;
 }
 
+static void ops_new_handshake(void *rl, bool local)
+{
+    (void)local; /* a stream has no message numbers or flights to forget */
+    tls_layer *l = rl;
+    l->complete_pending = false;
+}
+
+static void ops_handshake_abandoned(void *rl)
+{
+    (void)rl;
+}
+
 const hs_record_ops tls_record_ops = {
     .send_message = ops_send_message,
     .send_change_cipher_spec = ops_send_ccs,
@@ -208,6 +218,8 @@ const hs_record_ops tls_record_ops = {
     .set_read_cipher = ops_set_read_cipher,
     .flight_done = ops_flight_done,
     .handshake_complete = ops_handshake_complete,
+    .new_handshake = ops_new_handshake,
+    .handshake_abandoned = ops_handshake_abandoned,
 };
 
 /* ======================================================================
@@ -245,20 +257,18 @@ size_t tls_layer_memory(const tls_layer *l)
  * Reading
  * ====================================================================== */
 
-/* After the handshake: a HelloRequest (client) or ClientHello (server)
- * asks for renegotiation, which petrel does not do; the answer is a
- * no_renegotiation warning (RFC 5246 §7.4.1.1, RFC 5746 §4.4 / §4.5). */
-static int on_post_handshake_message(tls_layer *l, uint8_t type)
+/* Between handshakes: a HelloRequest (client) or ClientHello (server) asks
+ * for renegotiation. The core decides (handshake/renegotiation.c); a
+ * refusal is a no_renegotiation warning (RFC 5246 §7.4.1.1, RFC 5746
+ * §4.4 / §4.5). Returns 1 when the message is to go to the core. */
+static int on_post_handshake_message(tls_layer *l, uint8_t type, size_t len)
 {
-    bool renegotiation = l->is_server ? type == HS_CLIENT_HELLO : type == HS_HELLO_REQUEST;
-    if (!renegotiation) {
-        platform_log(l->platform, PETREL_LOG_INFO,
-                     "handshake message %u after the handshake: unexpected", type);
-        return PETREL_ERR_UNEXPECTED_MESSAGE;
-    }
-    platform_log(l->platform, PETREL_LOG_INFO,
-                 "peer asked for renegotiation: refused with no_renegotiation");
-    return tls_write_alert(l, 1, TLS_ALERT_NO_RENEGOTIATION);
+    int rc = hs_post_handshake_message(l->hs, type, len);
+    if (rc == HS_POST_REFUSE)
+        return tls_write_alert(l, 1, TLS_ALERT_NO_RENEGOTIATION);
+    if (rc == HS_POST_DELIVER)
+        return 1;
+    return rc == HS_POST_HANDLED ? 0 : rc;
 }
 
 /* Hands every complete message in hs_in to the core, in order. */
@@ -282,11 +292,12 @@ static int deliver_messages(tls_layer *l)
             break; /* the rest comes in the next record */
         const uint8_t *framed = l->hs_in + pos;
         size_t framed_len = TLS_HS_HEADER_LEN + len;
+        rc = 1;
         if (hs_is_complete(l->hs))
-            rc = on_post_handshake_message(l, type);
+            rc = on_post_handshake_message(l, type, len);
         else if (type == HS_HELLO_REQUEST && !l->is_server && len == 0)
             rc = 0; /* RFC 5246 §7.4.1.1: ignored while negotiating, not hashed */
-        else
+        if (rc == 1)
             rc =
                 hs_handle_message(l->hs, type, framed, framed_len, framed + TLS_HS_HEADER_LEN, len);
         pos += framed_len;
@@ -368,9 +379,12 @@ static int process_record(tls_layer *l, uint8_t type, uint16_t version, uint8_t 
             return PETREL_ERR_PEER_ALERT;
         if (plain[1] == 0)
             l->close_received = true;
+        if (plain[1] == TLS_ALERT_NO_RENEGOTIATION)
+            hs_renegotiation_refused(l->hs);
         return 0;
     case TLS_CT_APPLICATION_DATA:
-        if (!hs_is_complete(l->hs))
+        /* Also while a renegotiation runs (RFC 5246 §7.4.1.1). */
+        if (!l->hs->established)
             return PETREL_ERR_UNEXPECTED_MESSAGE;
         if (len == 0) {
             if (++l->empty_records > TLS_MAX_EMPTY_RECORDS)

@@ -9,8 +9,7 @@
  * structure validators see (psX509Cert_t), the cipher-suite ids, sessions
  * (ssl_t) and their buffer flow, hello extensions, and MatrixDTLS.
  * docs/matrixssl.md maps each function to the native API and lists every
- * difference (renegotiation and session resumption are not implemented
- * yet).
+ * difference (session resumption is not implemented yet).
  *
  * Return convention (MatrixSSL's): PS_SUCCESS (0) or a positive status on
  * success, a negative PS_* code on failure. Failures also log the petrel
@@ -564,8 +563,8 @@ PETREL_API int32 matrixSslGetReadbuf(ssl_t *ssl, unsigned char **buf);
  * and RECEIVED_ALERT, call matrixSslProcessedData. When the peer's data
  * ends the connection with an error, the fatal alert petrel encoded is
  * announced with MATRIXSSL_REQUEST_SEND (sending it gives
- * MATRIXSSL_REQUEST_CLOSE); the calls after that return the error.
- * Failures: PS_ARG_FAIL, PS_MEM_FAIL, PS_PROTOCOL_FAIL, and, closer to
+ * MATRIXSSL_REQUEST_CLOSE); every ReceivedData or ProcessedData after
+ * that returns the error. Failures: PS_ARG_FAIL, PS_MEM_FAIL, PS_PROTOCOL_FAIL, and, closer to
  * the cause, PS_CERT_AUTH_FAIL (the peer's certificate was refused) and
  * PS_TIMEOUT_FAIL (DTLS retransmissions spent).
  */
@@ -610,14 +609,33 @@ PETREL_API int32 matrixSslEncodeWritebuf(ssl_t *ssl, uint32 len);
  * failed); PS_MEM_FAIL. */
 PETREL_API int32 matrixSslEncodeToOutdata(ssl_t *ssl, unsigned char *ptBuf, uint32 len);
 
-/* Encodes a close_notify alert. MATRIXSSL_SUCCESS; MATRIXSSL_ERROR (one
- * was sent already, or the session failed); PS_ARG_FAIL. */
+/* Encodes a close_notify alert. MATRIXSSL_SUCCESS, also when the peer's
+ * close_notify came first (petrel encoded the answer already: send what
+ * GetOutdata gives); MATRIXSSL_ERROR (this side sent one already, or the
+ * session failed); PS_ARG_FAIL. */
 PETREL_API int32 matrixSslEncodeClosureAlert(ssl_t *ssl);
 
-/* Starts a new handshake on an established session. petrel does not
- * renegotiate yet (RFC 5746 secure renegotiation is planned): returns
- * PS_UNSUPPORTED_FAIL, with a log line, after checking its arguments
- * (PS_ARG_FAIL). The session stays usable. */
+/*
+ * Starts a new full handshake on an established session, RFC 5746 secure
+ * renegotiation in (D)TLS 1.2: a client encodes a ClientHello, a server a
+ * HelloRequest (send it with GetOutdata). The end is announced with
+ * MATRIXSSL_HANDSHAKE_COMPLETE as for the first handshake; application
+ * data keeps flowing meanwhile. A peer that refuses answers with a
+ * no_renegotiation warning (MATRIXSSL_RECEIVED_ALERT 1, 100) and the keys
+ * stay as they are.
+ *   keys: NULL or the session's own (other keys: PS_UNSUPPORTED_FAIL).
+ *   certCb: a new validator for the new handshake (a server's asks for a
+ *     client certificate); NULL keeps the current one.
+ *   sessionOption: 0 or SSL_OPTION_FULL_HANDSHAKE (every rehandshake is
+ *     full: petrel does not resume sessions yet).
+ *   cipherSpec: client: the one suite to offer, 0 for all.
+ * Returns MATRIXSSL_SUCCESS; MATRIXSSL_ERROR (not established, a handshake
+ * running, or the session failed); PS_UNSUPPORTED_FAIL (the peer did not
+ * signal RFC 5746 in the first handshake, so no renegotiation is safe;
+ * or a cipherSpec petrel refuses; or other keys); PS_ARG_FAIL;
+ * PS_MEM_FAIL; PS_PLATFORM_FAIL. Sessions answer the peer's rehandshake
+ * requests on their own (MatrixSSL's ENABLE_SECURE_REHANDSHAKES).
+ */
 PETREL_API int32 matrixSslEncodeRehandshake(ssl_t *ssl, sslKeys_t *keys, sslCertCb_t certCb,
                                             uint32 sessionOption, uint32 cipherSpec);
 
@@ -663,8 +681,10 @@ PETREL_API void matrixSslDeleteHelloExtension(tlsExtension_t *extension);
  * next flight means the application's timer fired (case 7): the last
  * flight is encoded again and its first datagram returned. The resend
  * counts against petrel's retransmission limit; when that is spent the
- * return is PS_TIMEOUT_FAIL. PS_ARG_FAIL. On a TLS session: as
- * matrixSslGetOutdata.
+ * return is PS_TIMEOUT_FAIL. So call it only when told to (REQUEST_SEND,
+ * after SentData) and when the application's timer fires; to poll for
+ * pending data use matrixSslGetOutdata, which never resends.
+ * PS_ARG_FAIL. On a TLS session: as matrixSslGetOutdata.
  */
 PETREL_API int32 matrixDtlsGetOutdata(ssl_t *ssl, unsigned char **buf);
 /* As matrixSslSentData, for a datagram from matrixDtlsGetOutdata. */

@@ -119,9 +119,10 @@ PETREL_API int petrel_config_set_verify(petrel_config *cfg, petrel_verify_mode m
                                         unsigned max_depth);
 /* One connection's own mode, over the config's (the depth stays the
  * config's): for example a server that asks only some clients for a
- * certificate. Only before the handshake starts (a client before
- * petrel_connect, a server before its first ClientHello); else
- * PETREL_ERR_STATE. PETREL_ERR_ARG for a bad mode. */
+ * certificate. Only before a handshake starts (a client before
+ * petrel_connect, a server before its first ClientHello, or between
+ * handshakes for the next renegotiation); else PETREL_ERR_STATE.
+ * PETREL_ERR_ARG for a bad mode. */
 PETREL_API int petrel_conn_set_verify(petrel_conn *conn, petrel_verify_mode mode);
 
 /*
@@ -238,9 +239,10 @@ PETREL_API int petrel_config_set_cert_callback(petrel_config *cfg, petrel_cert_v
                                                void *ref);
 /* One connection's own callback (fn NULL: none), replacing the config's,
  * for applications whose connections check peers differently. Only
- * before the handshake starts (a client before petrel_connect, a server
- * before its first ClientHello), since it also decides what the hellos
- * offer; PETREL_ERR_STATE after. */
+ * before a handshake starts (a client before petrel_connect, a server
+ * before its first ClientHello, or between handshakes for the next
+ * renegotiation), since it also decides what the hellos offer;
+ * PETREL_ERR_STATE while a handshake runs. */
 PETREL_API int petrel_conn_set_cert_callback(petrel_conn *conn, petrel_cert_verify_fn fn,
                                              void *ref);
 

@@ -153,6 +153,15 @@ PETREL_API int petrel_config_set_limits(petrel_config *cfg, size_t max_message,
 /* Anti-replay window width in records (64 .. 1024, default 128). */
 PETREL_API int petrel_config_set_replay_window(petrel_config *cfg, unsigned records);
 
+/* Renegotiations the peer asks for (a client's new ClientHello, a
+ * server's HelloRequest): accept (true) those of peers that signalled
+ * RFC 5746 secure renegotiation, or refuse them all with a
+ * no_renegotiation warning (false, the default), after which the
+ * connection goes on with its keys. Legacy (insecure) renegotiation is
+ * never done. Each renegotiation is a full handshake: a peer that asks
+ * often costs CPU, so servers facing untrusted clients leave this off. */
+PETREL_API int petrel_config_set_renegotiation(petrel_config *cfg, bool accept);
+
 /* Server: replaces the cookie secret; cookies under the previous secret
  * stay valid until the next rotation. Call it periodically (the UDP server
  * adapter does, every minute). */
@@ -218,9 +227,10 @@ PETREL_API void petrel_conn_free(petrel_conn *conn);
 
 /* This connection's own suite list, replacing the config's (same rules as
  * petrel_config_set_suites), for example to force one suite as
- * MatrixSSL's cipherSuite argument does. Only before the handshake
- * starts: a client before petrel_connect, a server before its first
- * ClientHello (else PETREL_ERR_STATE). */
+ * MatrixSSL's cipherSuite argument does. Only before a handshake starts:
+ * a client before petrel_connect, a server before its first ClientHello,
+ * or between handshakes for the next renegotiation (else
+ * PETREL_ERR_STATE). */
 PETREL_API int petrel_conn_set_suites(petrel_conn *conn, const uint16_t *suites, size_t count);
 
 /* The most bytes petrel_conn_add_hello_extension takes per connection,
@@ -365,6 +375,19 @@ PETREL_API int64_t petrel_next_timeout(const petrel_conn *conn);
  * PETREL_ERR_HANDSHAKE_TIMEOUT when the retransmissions are spent. */
 PETREL_API int petrel_handle_timeout(petrel_conn *conn);
 
+/* Starts a renegotiation (RFC 5746): a new full handshake under the
+ * current keys. A client sends a ClientHello, a server a HelloRequest
+ * (the client answers with one). Application data keeps flowing both ways
+ * meanwhile; the end is reported as PETREL_HANDSHAKE_COMPLETE, as for the
+ * first handshake. A peer that refuses answers with a no_renegotiation
+ * warning (PETREL_RECEIVED_ALERT, description 100) and the keys stay as
+ * they are. Returns PETREL_REQUEST_SEND; PETREL_ERR_STATE before the
+ * first handshake completed, while one runs, or after close_notify;
+ * PETREL_ERR_UNSUPPORTED when the peer did not signal RFC 5746 (nothing
+ * is sent; the connection goes on). The suites, certificate callback and
+ * verify mode set on the connection since apply to it. */
+PETREL_API int petrel_renegotiate(petrel_conn *conn);
+
 /* DTLS: the application's own timer says the peer lost our last flight
  * (MatrixDTLS applications decide this themselves): resends it now, as if
  * petrel's retransmission timer had fired. The next wait doubles, and the
@@ -400,7 +423,11 @@ typedef struct petrel_conn_stats {
     uint32_t rtt_ms;          /* 0 until measured */
 } petrel_conn_stats;
 
+/* The first handshake completed: application data may flow (it stays
+ * true while a renegotiation runs). */
 PETREL_API bool petrel_handshake_complete(const petrel_conn *conn);
+/* A renegotiation is running. */
+PETREL_API bool petrel_renegotiating(const petrel_conn *conn);
 PETREL_API petrel_mode petrel_conn_mode(const petrel_conn *conn);
 /* True once the peer's close_notify arrived: it will send nothing more. */
 PETREL_API bool petrel_peer_closed(const petrel_conn *conn);
