@@ -39,7 +39,11 @@ static int forget_last_handshake(hs_ctx *hs)
     hs->group = 0;
     hs->peer_public_len = 0;
     hs->have_server_key_exchange = false;
-    hs->cookie_len = 0;
+    /* A DTLS client keeps the first handshake's cookie for the new
+     * ClientHello: OpenSSL 3.0 servers that do cookie exchange answer a
+     * renegotiation ClientHello without one with a ServerHello built on
+     * the last handshake's randoms, which cannot complete. A server that
+     * does not want it ignores it (petrel does). */
     hs->hello_verify_count = 0;
     hs->peer_sig_scheme_count = 0;
     hs->peer_sent_sig_schemes = false;
