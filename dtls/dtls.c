@@ -404,6 +404,11 @@ static int retransmit(dtls_layer *l)
 static int timer_fired(dtls_layer *l, uint64_t now)
 {
     int rc = dtls_timer_expired(&l->timer, &l->cfg->timer, now);
+    /* A renegotiation request that got no answer at all (a client may
+     * ignore a HelloRequest) is given up; the connection goes on. */
+    if (rc == PETREL_ERR_HANDSHAKE_TIMEOUT &&
+        hs_renegotiation_abandon(l->hs, "the peer never answered our request"))
+        return 0;
     if (rc == PETREL_ERR_HANDSHAKE_TIMEOUT && l->handshake_auth_failures > 0) {
         /* The peer kept answering, but nothing it sent under the new keys
          * authenticated: a key mismatch, not a dead network. */
@@ -740,7 +745,7 @@ static int process_record(dtls_layer *l, dtls_record *rec, dtls_event *ev, const
         memcpy(l->last_alert, plain, 2);
         l->have_alert = true;
         if (plain[0] == 1 && plain[1] == HS_ALERT_NO_RENEGOTIATION)
-            hs_renegotiation_refused(l->hs);
+            (void)hs_renegotiation_abandon(l->hs, "the peer answered no_renegotiation");
         *ev = DTLS_EVENT_ALERT;
         return plain[0] == 2 ? PETREL_ERR_PEER_ALERT : 0;
     case DTLS_CT_APPLICATION_DATA:

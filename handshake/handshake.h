@@ -277,9 +277,12 @@ enum {
 /* Returns one of those, or PETREL_ERR_UNEXPECTED_MESSAGE / _LENGTH. */
 PETREL_MUST_CHECK int hs_post_handshake_message(hs_ctx *hs, uint8_t type, size_t body_len);
 
-/* The peer answered our renegotiation request with no_renegotiation:
- * back to the established state, keys unchanged. No-op otherwise. */
-void hs_renegotiation_refused(hs_ctx *hs);
+/* The renegotiation this side asked for got no answer: the peer refused
+ * (no_renegotiation), or a client ignored our HelloRequest (RFC 5246
+ * §7.4.1.1 lets it). While this side still waits for the peer's first
+ * message, goes back to the established state with the keys unchanged,
+ * logs why and returns true; else false (nothing changes). */
+bool hs_renegotiation_abandon(hs_ctx *hs, const char *why);
 
 /* Called by the Finished handlers: the handshake completed. */
 void hs_handshake_done(hs_ctx *hs);

@@ -125,19 +125,20 @@ int hs_post_handshake_message(hs_ctx *hs, uint8_t type, size_t body_len)
     return HS_POST_HANDLED;
 }
 
-void hs_renegotiation_refused(hs_ctx *hs)
+bool hs_renegotiation_abandon(hs_ctx *hs, const char *why)
 {
     /* Only while this side still waits for the peer's first answer. */
     bool waiting = hs->is_server ? hs->state == HS_SERVER_WAIT_CLIENT_HELLO
                                  : hs->state == HS_CLIENT_WAIT_SERVER_HELLO;
     if (!hs->renegotiating || !waiting)
-        return;
-    platform_log(hs->platform, PETREL_LOG_INFO,
-                 "the peer refused to renegotiate (no_renegotiation): keys unchanged");
+        return false;
+    platform_log(hs->platform, PETREL_LOG_INFO, "renegotiation abandoned (%s): keys unchanged",
+                 why);
     hs->renegotiating = false;
     hs->suite = hs->established_suite;
     hs->state = HS_DONE;
     hs->ops->handshake_abandoned(hs->rl);
+    return true;
 }
 
 void hs_handshake_done(hs_ctx *hs)

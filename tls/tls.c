@@ -380,7 +380,7 @@ static int process_record(tls_layer *l, uint8_t type, uint16_t version, uint8_t 
         if (plain[1] == 0)
             l->close_received = true;
         if (plain[1] == TLS_ALERT_NO_RENEGOTIATION)
-            hs_renegotiation_refused(l->hs);
+            (void)hs_renegotiation_abandon(l->hs, "the peer answered no_renegotiation");
         return 0;
     case TLS_CT_APPLICATION_DATA:
         /* Also while a renegotiation runs (RFC 5246 §7.4.1.1). */

@@ -381,7 +381,9 @@ PETREL_API int petrel_handle_timeout(petrel_conn *conn);
  * meanwhile; the end is reported as PETREL_HANDSHAKE_COMPLETE, as for the
  * first handshake. A peer that refuses answers with a no_renegotiation
  * warning (PETREL_RECEIVED_ALERT, description 100) and the keys stay as
- * they are. Returns PETREL_REQUEST_SEND; PETREL_ERR_STATE before the
+ * they are; a DTLS request never answered is given up once its
+ * retransmissions are spent (a client may ignore a HelloRequest), and the
+ * connection goes on. Returns PETREL_REQUEST_SEND; PETREL_ERR_STATE before the
  * first handshake completed, while one runs, or after close_notify;
  * PETREL_ERR_UNSUPPORTED when the peer did not signal RFC 5746 (nothing
  * is sent; the connection goes on). The suites, certificate callback and

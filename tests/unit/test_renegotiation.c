@@ -5,7 +5,8 @@
  * runs; new keys afterwards (new master secret, DTLS epoch 2, 3, ...);
  * several in a row; under datagram loss; refused by a peer whose
  * configuration does not accept it (no_renegotiation, keys unchanged);
- * refused locally when the peer did not signal RFC 5746; and a forged
+ * refused locally when the peer did not signal RFC 5746; given up when
+ * the request is never answered (DTLS); and a forged
  * renegotiation_info ending the connection with handshake_failure.
  */
 #include <setjmp.h>
@@ -339,6 +340,34 @@ static void test_dtls_renegotiation_hello_keeps_cookie(void **state)
     net_free(&nt);
 }
 
+/* DTLS: a client may ignore a HelloRequest (RFC 5246 §7.4.1.1); a peer
+ * may not answer a ClientHello. When the retransmissions of the request
+ * are spent, the renegotiation is given up and the connection goes on. */
+static void unanswered(int starter)
+{
+    net nt;
+    net_init(&nt, false, false, 7);
+    net_start(&nt);
+    assert_int_equal(petrel_renegotiate(nt.s[starter].conn), PETREL_REQUEST_SEND);
+    nt.drop_every = 1; /* nothing gets through */
+    run(&nt);
+    assert_int_equal(nt.s[starter].error, 0);
+    assert_false(petrel_renegotiating(nt.s[starter].conn));
+    nt.drop_every = 0;
+    send_app(&nt, starter, "on");
+    run(&nt);
+    assert_int_equal(nt.s[1 - starter].app_len, 2);
+    assert_int_equal(petrel_renegotiate(nt.s[starter].conn), PETREL_REQUEST_SEND);
+    net_free(&nt);
+}
+
+static void test_dtls_unanswered_request(void **state)
+{
+    (void)state;
+    unanswered(1); /* the HelloRequest */
+    unanswered(0); /* the ClientHello */
+}
+
 static void test_states_and_arguments(void **state)
 {
     (void)state;
@@ -404,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_refused_by_server),
         cmocka_unit_test(test_refused_by_client),
         cmocka_unit_test(test_dtls_renegotiation_hello_keeps_cookie),
+        cmocka_unit_test(test_dtls_unanswered_request),
         cmocka_unit_test(test_states_and_arguments),
         cmocka_unit_test(test_forged_renegotiation_info),
     };
