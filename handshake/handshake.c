@@ -138,6 +138,14 @@ void hs_free(hs_ctx *hs)
         crypto_hash_free(hs->transcript[i]);
         hs->transcript[i] = NULL;
     }
+    hs_release_exchange(hs);
+    petrel_wipe(hs->master, sizeof(hs->master));
+    petrel_wipe(&hs->client_keys, sizeof(hs->client_keys));
+    petrel_wipe(&hs->server_keys, sizeof(hs->server_keys));
+}
+
+void hs_release_exchange(hs_ctx *hs)
+{
     crypto_kex_key_free(hs->kex_key);
     hs->kex_key = NULL;
     if (hs->peer_key)
@@ -146,9 +154,6 @@ void hs_free(hs_ctx *hs)
     platform_free(hs->platform, hs->peer_chain_der);
     hs->peer_chain_der = NULL;
     hs->peer_chain_count = 0;
-    petrel_wipe(hs->master, sizeof(hs->master));
-    petrel_wipe(&hs->client_keys, sizeof(hs->client_keys));
-    petrel_wipe(&hs->server_keys, sizeof(hs->server_keys));
     petrel_wipe(&hs->psk, sizeof(hs->psk));
 }
 

@@ -9,6 +9,11 @@
  * CertificateRequest bodies are allocated. */
 #define HS_SCRATCH_LEN 1536
 
+/* Frees what one handshake's key exchange holds: the ECDHE key, the
+ * peer's key and chain, the PSK (wiped). hs_free and a renegotiation's
+ * fresh start share it. */
+void hs_release_exchange(hs_ctx *hs);
+
 PETREL_MUST_CHECK int hs_transcript_reset(hs_ctx *hs);
 PETREL_MUST_CHECK int hs_transcript_add(hs_ctx *hs, const uint8_t *data, size_t len);
 /* Drops the transcript hashes the chosen suite does not use. */

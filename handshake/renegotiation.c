@@ -20,18 +20,9 @@
  * (held by the record layer, and established_suite for queries). */
 static int forget_last_handshake(hs_ctx *hs)
 {
-    const crypto_provider *prov = hs->cfg->prov;
-    crypto_kex_key_free(hs->kex_key);
-    hs->kex_key = NULL;
-    if (hs->peer_key)
-        prov->pkey_free(hs->peer_key);
-    hs->peer_key = NULL;
-    platform_free(hs->platform, hs->peer_chain_der);
-    hs->peer_chain_der = NULL;
-    hs->peer_chain_count = 0;
     /* The master secret stays until the new key exchange replaces it
      * (petrel_export_master_secret reports the keys in force). */
-    petrel_wipe(&hs->psk, sizeof(hs->psk));
+    hs_release_exchange(hs);
     hs->suite = NULL;
     memset(hs->client_random, 0, sizeof(hs->client_random));
     memset(hs->server_random, 0, sizeof(hs->server_random));
