@@ -66,16 +66,8 @@ for seed in "${seeds[@]}"; do
     client_rc=$?
     # The server ends by itself: at the client's close_notify, or 3 s
     # after the client fell silent when the close_notify was lost.
-    server_rc=running
-    for _ in $(seq 200); do # 10 s
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        wait "$server_pid"
-        server_rc=$?
-        server_pid=""
-    fi
+    wait_exit "$server_pid" 10 && server_pid=""
+    server_rc=$exit_rc
     stop "$proxy_pid"
     proxy_pid=""
 

@@ -59,16 +59,8 @@ for i in 0 1; do
 done
 
 # The server exits by itself after its two connections.
-server_rc=running
-for _ in $(seq 200); do # 10 s
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-done
-if ! kill -0 "$server_pid" 2>/dev/null; then
-    wait "$server_pid"
-    server_rc=$?
-    server_pid=""
-fi
+wait_exit "$server_pid" 10 && server_pid=""
+server_rc=$exit_rc
 
 for i in 0 1; do
     echo "---- client $((i + 1)) (exit ${client_rc[$i]})"
