@@ -79,7 +79,8 @@ typedef struct dtls_layer {
     uint8_t peer_id[DTLS_PEER_ID_MAX];
     size_t peer_id_len;
 
-    /* Writing: epochs 0 and 1 (no renegotiation yet). */
+    /* Writing: the epoch in force, and two cipher slots by its parity
+     * (renegotiation goes on past epoch 1). */
     uint16_t write_epoch;
     uint64_t write_seq[2];
     dtls_cipher write_cipher[2];

@@ -1,8 +1,9 @@
 /*
  * The MatrixSSL 3.2 API over petrel (seed: MatrixSSL 3.2 API reference and
  * its MatrixDTLS appendix), for applications written against MatrixSSL.
- * Thin wrappers over the native API in <petrel/petrel.h>; docs/socket-layer.md
- * lists every place where petrel departs from MatrixSSL.
+ * Thin wrappers over the native API in <petrel/petrel.h>; docs/matrixssl.md
+ * lists every place where petrel departs from MatrixSSL (and
+ * docs/socket-layer.md, for the socket layer).
  *
  * Everything the seed documents is here: the integer types, the return
  * codes and alert numbers, key management (sslKeys_t), the certificate
